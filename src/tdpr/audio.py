@@ -1,0 +1,123 @@
+"""Audio input and output: reading any format soundfile knows, mono mixing, resampling, and
+16-bit PCM storage.
+
+Every stored waveform of the project is 16-bit PCM WAV (Part A1 of the reference spec): the LSD of
+a low-passed signal depends on the noise floor of its storage, so the project stores what it
+measures. Arrays are ``float32`` of shape ``(T,)`` (mono) or ``(T, C)`` (as read).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from tdpr.fsio import atomic_path
+
+logger = logging.getLogger(__name__)
+
+#: Recorded in manifests so a reader knows how the rate conversion was done.
+RESAMPLER = "scipy.signal.resample_poly(kaiser beta=5.0, exact rational ratio)"
+
+
+class AudioError(ValueError):
+    """An audio file cannot be used: unreadable, empty, non-finite or of the wrong shape."""
+
+
+def read_audio(path: str | os.PathLike, *, always_2d: bool = False) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32.
+
+    Args:
+        path: any file or file-like object soundfile can read (WAV, FLAC, OGG, MP3 with
+            libsndfile >= 1.1).
+        always_2d: return ``(T, C)`` even for mono files.
+
+    Returns:
+        ``(audio, sample_rate)``; audio is ``(T,)`` for mono files unless ``always_2d``,
+        else ``(T, C)``.
+
+    Raises:
+        AudioError: the file is missing, not audio, or holds no samples.
+    """
+    name = getattr(path, "name", path)
+    try:
+        audio, rate = sf.read(path, dtype="float32", always_2d=always_2d)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"cannot read audio file {name}: {err}") from err
+    except FileNotFoundError as err:
+        raise AudioError(f"audio file not found: {name}") from err
+    if audio.shape[0] == 0:
+        raise AudioError(f"audio file {name} holds no samples")
+    return audio, int(rate)
+
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """Mix ``(T, C)`` to ``(T,)`` by the mean of the channels; ``(T,)`` passes through."""
+    if audio.ndim == 1:
+        return audio
+    if audio.ndim != 2:
+        raise AudioError(f"expected audio of shape (T,) or (T, C), got {audio.shape}")
+    return audio.mean(axis=1, dtype=np.float64).astype(np.float32)
+
+
+def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Resample along axis 0 by the exact rational ratio ``rate_out / rate_in``.
+
+    ``resample_poly`` is a polyphase Kaiser-windowed sinc: high quality, and exact for every
+    rational ratio (44.1 kHz -> 16 kHz is 160/441). Output length is ``ceil(T * up / down)``.
+
+    Args:
+        audio: ``(T,)`` or ``(T, C)``.
+        rate_in, rate_out: sample rates in Hz.
+
+    Returns:
+        float32 array with the same trailing shape.
+    """
+    if rate_in <= 0 or rate_out <= 0:
+        raise AudioError(f"sample rates must be positive, got {rate_in} -> {rate_out}")
+    if rate_in == rate_out:
+        return audio.astype(np.float32, copy=False)
+    ratio = Fraction(rate_out, rate_in)
+    out = resample_poly(audio, ratio.numerator, ratio.denominator, axis=0)
+    return out.astype(np.float32)
+
+
+def check_finite(audio: np.ndarray, name: str = "audio") -> None:
+    """Raise :class:`AudioError` if ``audio`` holds NaN or infinite samples."""
+    if not np.all(np.isfinite(audio)):
+        raise AudioError(f"{name} holds NaN or infinite samples")
+
+
+def quantize_pcm16(audio: np.ndarray) -> np.ndarray:
+    """Round-trip float audio through 16-bit PCM, as writing and reading a WAV would.
+
+    Samples are clipped to [-1, 1) and rounded to the nearest multiple of 2**-15, the same as
+    libsndfile's float-to-PCM16 conversion.
+    """
+    scaled = np.clip(np.asarray(audio, dtype=np.float64) * 32768.0, -32768, 32767)
+    return (np.round(scaled) / 32768.0).astype(np.float32)
+
+
+def write_pcm16(path: str | os.PathLike, audio: np.ndarray, rate: int) -> Path:
+    """Write ``audio`` (``(T,)`` or ``(T, C)``, float in [-1, 1]) as 16-bit PCM WAV, atomically.
+
+    Samples outside [-1, 1] are clipped (and logged), never wrapped.
+
+    Returns:
+        The path written.
+    """
+    audio = np.asarray(audio)
+    check_finite(audio, f"audio for {path}")
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1.0:
+        logger.warning("clipping %s: peak %.3f exceeds full scale", path, peak)
+        audio = np.clip(audio, -1.0, 1.0)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sf.write(tmp, audio, rate, subtype="PCM_16", format="WAV")
+    return path
