@@ -1,0 +1,26 @@
+"""tdpr: phase repair for time-domain CNNs in music super-resolution.
+
+MAESTRO v3 (or the embedded demo data) -> 16-kHz clips -> degraded test sets -> metrics.
+`snakemake --cores all` runs the full reproduction with config/config.yaml;
+`snakemake --cores all --configfile config/demo.yaml` runs the embedded demo.
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/testset.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+rule all:
+    """Every product of the configured reproduction."""
+    input:
+        get_final_outputs(),
+    default_target: True

@@ -1,0 +1,86 @@
+"""Workflow configuration: loading, defaults and validation against the JSON schema.
+
+The schema (``tdpr/schemas/config.schema.yaml``, linked from ``workflow/schemas/``) forbids
+unknown keys at every level. Validation fills in defaults and fails with one short message that
+names the offending key and its place (``data.shards.tran``), instead of a dump of the schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_RESOURCE = "schemas/config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration does not satisfy the schema."""
+
+
+def load_schema(path: str | os.PathLike | None = None) -> dict:
+    """The config schema: from ``path``, or the copy shipped with the package."""
+    if path is not None:
+        return yaml.safe_load(Path(path).read_text())
+    return yaml.safe_load(resources.files("tdpr").joinpath(SCHEMA_RESOURCE).read_text())
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator class that writes each property's ``default`` into the instance first."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # noqa: ANN001
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"unknown config key(s) {unknown} in {where} (allowed: {known})"
+    return f"config key {where}: {error.message}"
+
+
+def validate_config(config: dict[str, Any], schema: dict | None = None) -> dict[str, Any]:
+    """Fill defaults into ``config`` in place and check it; return it.
+
+    Raises:
+        ConfigError: naming the first offending key, e.g. ``unknown config key(s) ['bogus_key']``.
+    """
+    schema = load_schema() if schema is None else schema
+    cls = _with_defaults(jsonschema.validators.validator_for(schema))
+    errors = sorted(cls(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("; ".join(_describe(e) for e in errors[:3]))
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(config: dict[str, Any]) -> None:
+    """Rules the schema cannot express."""
+    order = config.get("testset", {}).get("order", {})
+    if order and order["min"] > order["max"]:
+        raise ConfigError(f"config key testset.order: min {order['min']} > max {order['max']}")
+
+
+def load_config(path: str | os.PathLike, overrides: dict | None = None) -> dict[str, Any]:
+    """Read a YAML config file, apply ``overrides`` (top-level merge) and validate it."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read config {path}: {err}") from err
+    config.update(overrides or {})
+    return validate_config(config)

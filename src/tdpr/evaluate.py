@@ -1,0 +1,134 @@
+"""File-level evaluation: pair reference and estimate files, compute every metric, write tidy CSVs.
+
+The workflow's ``compute_metrics`` rule calls :func:`evaluate_system` once per system and cutoff;
+the tables and figures concatenate the long CSVs it writes, one row per
+``(system, cutoff, clip, metric)``. Metric names are those of :data:`tdpr.metrics.ALL_METRICS`.
+
+Manifests are CSV files with at least the columns ``clip_id`` and ``path``; a relative path is
+relative to the manifest's own directory, so a results folder can move as a whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tdpr.audio import AudioError, check_finite, read_audio, to_mono
+from tdpr.fsio import atomic_path
+from tdpr.metrics import compute_all
+
+logger = logging.getLogger(__name__)
+
+#: Columns of the tidy metrics table.
+COLUMNS = ("system", "cutoff", "clip", "metric", "value")
+
+
+def load_pair(
+    ref_path: str | os.PathLike, est_path: str | os.PathLike, sample_rate: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Read two audio files as mono float32 and check that their rates agree.
+
+    Args:
+        ref_path, est_path: audio files.
+        sample_rate: if given, both files must have this rate.
+
+    Returns:
+        ``(ref, est, rate)`` with ``ref`` and ``est`` of shape ``(T,)`` (lengths may still differ;
+        the metrics tolerate a few samples).
+
+    Raises:
+        AudioError: unreadable file, NaN samples, or mismatched sample rates.
+    """
+    (ref, ref_rate), (est, est_rate) = read_audio(ref_path), read_audio(est_path)
+    if ref_rate != est_rate:
+        raise AudioError(
+            f"sample rates differ: {ref_path} is {ref_rate} Hz, {est_path} is {est_rate} Hz"
+        )
+    if sample_rate is not None and ref_rate != sample_rate:
+        raise AudioError(f"{ref_path} is {ref_rate} Hz, expected {sample_rate} Hz")
+    ref, est = to_mono(ref), to_mono(est)
+    check_finite(ref, str(ref_path))
+    check_finite(est, str(est_path))
+    return ref, est, ref_rate
+
+
+def compute_metrics_table(
+    pairs: Iterable[tuple[str, str | os.PathLike, str | os.PathLike]],
+    system: str,
+    cutoff_hz: float,
+    sample_rate: int | None = None,
+    **metric_kwargs,
+) -> pd.DataFrame:
+    """Every metric for every ``(clip_id, ref_path, est_path)`` triple, as a long table.
+
+    Args:
+        pairs: triples naming a clip and its reference and estimate files.
+        system: label of the estimates (e.g. ``input``, ``seanet``, ``seanet+tdpr``).
+        cutoff_hz: the degradation's cutoff, for the band split and the ``cutoff`` column.
+        sample_rate: if given, every file must have this rate.
+        **metric_kwargs: ``n_fft``, ``hop``, ``floor``, ``phase_range_db`` of
+            :func:`tdpr.metrics.compute_all`.
+
+    Returns:
+        DataFrame with columns ``system, cutoff, clip, metric, value``.
+    """
+    rows = []
+    for clip, ref_path, est_path in pairs:
+        ref, est, rate = load_pair(ref_path, est_path, sample_rate)
+        try:
+            values = compute_all(ref, est, cutoff_hz, rate, **metric_kwargs)
+        except ValueError as err:
+            raise ValueError(f"clip {clip} ({ref_path} vs {est_path}): {err}") from err
+        rows.extend((system, cutoff_hz, clip, name, value) for name, value in values.items())
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Path]:
+    """``{clip_id: absolute path}`` from a manifest CSV with columns ``clip_id, path``."""
+    path = Path(path)
+    table = pd.read_csv(path, dtype={"clip_id": str, "path": str})
+    missing = {"clip_id", "path"} - set(table.columns)
+    if missing:
+        raise ValueError(f"manifest {path} lacks column(s) {', '.join(sorted(missing))}")
+    duplicated = table["clip_id"][table["clip_id"].duplicated()].unique().tolist()
+    if duplicated:
+        raise ValueError(f"manifest {path} lists clip_id(s) more than once: {duplicated[:5]}")
+    return {
+        clip: path.parent / rel for clip, rel in zip(table["clip_id"], table["path"], strict=True)
+    }
+
+
+def evaluate_system(
+    ref_manifest: str | os.PathLike,
+    est_manifest: str | os.PathLike,
+    system: str,
+    cutoff_hz: float,
+    out_csv: str | os.PathLike,
+    **metric_kwargs,
+) -> pd.DataFrame:
+    """Pair two manifests by ``clip_id``, compute all metrics, write the long CSV atomically.
+
+    Both manifests must list the same clips; the error names the ones that do not pair.
+    ``metric_kwargs`` go to :func:`compute_metrics_table` (``sample_rate``, ``n_fft``, ...).
+
+    Returns:
+        The table written (columns ``system, cutoff, clip, metric, value``).
+    """
+    refs, ests = read_manifest(ref_manifest), read_manifest(est_manifest)
+    no_est, no_ref = sorted(set(refs) - set(ests)), sorted(set(ests) - set(refs))
+    if no_est or no_ref:
+        raise ValueError(
+            f"manifests do not pair: no estimate for {no_est[:10]} in {est_manifest}; "
+            f"no reference for {no_ref[:10]} in {ref_manifest}"
+        )
+    pairs = [(clip, refs[clip], ests[clip]) for clip in sorted(refs)]
+    table = compute_metrics_table(pairs, system, cutoff_hz, **metric_kwargs)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    logger.info("%s @ %s Hz: %d clips -> %s", system, cutoff_hz, len(pairs), out_csv)
+    return table

@@ -1,0 +1,88 @@
+"""Model registry: names (= config keys = wildcard values) to waveform-to-waveform models.
+
+Every registered model maps a ``(B, 1, T)`` waveform to a ``(B, 1, T)`` waveform for any T ≥ 1
+(reference spec Part A4) and offers ``valid_length(T)``, the padded length it computes on. A
+config section's keys are the constructor arguments, so ``build_model(name, **section)`` builds it
+and :func:`model_arguments` lists what a section may hold. Registering a model is one entry in
+:data:`MODELS` (plus its import).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from torch import nn
+
+from tdpr.models.audiounet import AudioUNet
+from tdpr.models.demucs import Demucs
+from tdpr.models.seanet import SEANet
+
+#: Registry of model classes by name.
+MODELS: dict[str, type[nn.Module]] = {
+    "seanet": SEANet,
+    "audiounet": AudioUNet,
+    "demucs": Demucs,
+}
+
+__all__ = ["MODELS", "AudioUNet", "Demucs", "SEANet", "build_model", "count_parameters"]
+
+
+def _model_class(name: str) -> type[nn.Module]:
+    try:
+        return MODELS[name]
+    except KeyError:
+        known = ", ".join(sorted(MODELS))
+        raise ValueError(f"unknown model {name!r}; known models: {known}") from None
+
+
+def model_arguments(name: str) -> dict[str, Any]:
+    """Constructor arguments of a registered model and their defaults.
+
+    Args:
+        name: a key of :data:`MODELS`.
+
+    Returns:
+        ``{argument: default}``, with ``inspect.Parameter.empty`` for required arguments.
+
+    Raises:
+        ValueError: ``name`` is not registered.
+    """
+    signature = inspect.signature(_model_class(name).__init__)
+    return {
+        arg.name: arg.default
+        for arg in list(signature.parameters.values())[1:]
+        if arg.kind in (arg.POSITIONAL_OR_KEYWORD, arg.KEYWORD_ONLY)
+    }
+
+
+def build_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build a registered model from keyword arguments (a config section).
+
+    Args:
+        name: a key of :data:`MODELS` (``seanet``, ``audiounet``, ``demucs``, ...).
+        **kwargs: constructor arguments; anything left out takes the paper-size default.
+
+    Returns:
+        The model, in training mode, on the current default device.
+
+    Raises:
+        ValueError: ``name`` is not registered, or an argument is not one the model accepts.
+    """
+    cls = _model_class(name)
+    accepted = model_arguments(name)
+    takes_any = any(
+        arg.kind is arg.VAR_KEYWORD for arg in inspect.signature(cls.__init__).parameters.values()
+    )
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown and not takes_any:
+        raise ValueError(
+            f"unknown argument(s) {', '.join(map(repr, unknown))} for model {name!r} "
+            f"({cls.__name__}); accepted: {', '.join(accepted)}"
+        )
+    return cls(**kwargs)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (shared ones counted once), optionally only those requiring grad."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

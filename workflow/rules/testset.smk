@@ -1,0 +1,16 @@
+"""Test-set stage: the test clips low-passed at each configured cutoff, one drawn filter per clip."""
+
+
+rule degrade_testset:
+    """Degrade every test clip at one cutoff (filter type and order drawn from a fixed seed)."""
+    input:
+        clips="results/clips/test.csv",
+    output:
+        manifest="results/testsets/{cutoff}.csv",
+        audio=directory("results/testsets/{cutoff}"),
+    params:
+        testset=get_testset_params,
+    log:
+        "logs/degrade_testset/{cutoff}.log",
+    script:
+        "../scripts/degrade_testset.py"
