@@ -13,6 +13,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# Every job runs in this environment under `--sdm conda` (otherwise in the current one).
+conda: "envs/tdpr.yaml"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/testset.smk"

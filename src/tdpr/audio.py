@@ -44,13 +44,14 @@ def read_audio(path: str | os.PathLike, *, always_2d: bool = False) -> tuple[np.
     Raises:
         AudioError: the file is missing, not audio, or holds no samples.
     """
-    name = getattr(path, "name", path)
+    is_path = isinstance(path, (str, os.PathLike))
+    name = str(path) if is_path else getattr(path, "name", "<stream>")
+    if is_path and not Path(path).is_file():
+        raise AudioError(f"audio file not found: {name}")
     try:
         audio, rate = sf.read(path, dtype="float32", always_2d=always_2d)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise AudioError(f"cannot read audio file {name}: {err}") from err
-    except FileNotFoundError as err:
-        raise AudioError(f"audio file not found: {name}") from err
     if audio.shape[0] == 0:
         raise AudioError(f"audio file {name} holds no samples")
     return audio, int(rate)
@@ -93,14 +94,20 @@ def check_finite(audio: np.ndarray, name: str = "audio") -> None:
         raise AudioError(f"{name} holds NaN or infinite samples")
 
 
-def quantize_pcm16(audio: np.ndarray) -> np.ndarray:
-    """Round-trip float audio through 16-bit PCM, as writing and reading a WAV would.
+def to_pcm16(audio: np.ndarray) -> np.ndarray:
+    """Float audio in [-1, 1] to int16 samples, rounding to the nearest step of 2**-15.
 
-    Samples are clipped to [-1, 1) and rounded to the nearest multiple of 2**-15, the same as
-    libsndfile's float-to-PCM16 conversion.
+    The project converts itself rather than letting libsndfile do it: libsndfile 1.2 truncates
+    towards minus infinity, which adds a DC offset of half a step and makes the stored noise
+    floor depend on the library version.
     """
-    scaled = np.clip(np.asarray(audio, dtype=np.float64) * 32768.0, -32768, 32767)
-    return (np.round(scaled) / 32768.0).astype(np.float32)
+    scaled = np.round(np.asarray(audio, dtype=np.float64) * 32768.0)
+    return np.clip(scaled, -32768, 32767).astype(np.int16)
+
+
+def quantize_pcm16(audio: np.ndarray) -> np.ndarray:
+    """Round-trip float audio through 16-bit PCM exactly as :func:`write_pcm16` stores it."""
+    return (to_pcm16(audio) / 32768.0).astype(np.float32)
 
 
 def write_pcm16(path: str | os.PathLike, audio: np.ndarray, rate: int) -> Path:
@@ -119,5 +126,5 @@ def write_pcm16(path: str | os.PathLike, audio: np.ndarray, rate: int) -> Path:
         audio = np.clip(audio, -1.0, 1.0)
     path = Path(path)
     with atomic_path(path) as tmp:
-        sf.write(tmp, audio, rate, subtype="PCM_16", format="WAV")
+        sf.write(tmp, to_pcm16(audio), rate, subtype="PCM_16", format="WAV")
     return path

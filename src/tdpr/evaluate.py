@@ -21,6 +21,7 @@ import pandas as pd
 from tdpr.audio import AudioError, check_finite, read_audio, to_mono
 from tdpr.fsio import atomic_path
 from tdpr.metrics import compute_all
+from tdpr.metrics import visqol as visqol_score
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def compute_metrics_table(
     system: str,
     cutoff_hz: float,
     sample_rate: int | None = None,
+    visqol: bool = False,
     **metric_kwargs,
 ) -> pd.DataFrame:
     """Every metric for every ``(clip_id, ref_path, est_path)`` triple, as a long table.
@@ -71,6 +73,7 @@ def compute_metrics_table(
         system: label of the estimates (e.g. ``input``, ``seanet``, ``seanet+tdpr``).
         cutoff_hz: the degradation's cutoff, for the band split and the ``cutoff`` column.
         sample_rate: if given, every file must have this rate.
+        visqol: also compute ViSQOL (audio mode; slow) as metric ``visqol``.
         **metric_kwargs: ``n_fft``, ``hop``, ``floor``, ``phase_range_db`` of
             :func:`tdpr.metrics.compute_all`.
 
@@ -84,6 +87,8 @@ def compute_metrics_table(
             values = compute_all(ref, est, cutoff_hz, rate, **metric_kwargs)
         except ValueError as err:
             raise ValueError(f"clip {clip} ({ref_path} vs {est_path}): {err}") from err
+        if visqol:
+            values["visqol"] = visqol_score(ref, est, rate)
         rows.extend((system, cutoff_hz, clip, name, value) for name, value in values.items())
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -132,3 +137,32 @@ def evaluate_system(
         table.to_csv(tmp, index=False)
     logger.info("%s @ %s Hz: %d clips -> %s", system, cutoff_hz, len(pairs), out_csv)
     return table
+
+
+def gather_tables(
+    tables: Iterable[str | os.PathLike],
+    metrics_csv: str | os.PathLike,
+    summary_csv: str | os.PathLike,
+) -> pd.DataFrame:
+    """Concatenate per-system long tables; also write the mean over clips per system/cutoff/metric.
+
+    NaN values (a phase distance with no qualifying bin) are left out of the means.
+
+    Returns:
+        The summary table (columns ``system, cutoff, metric, mean, std, n_clips``).
+    """
+    frames = [pd.read_csv(t, dtype={"clip": str}) for t in tables]
+    if not frames:
+        raise ValueError("no metric tables to gather")
+    long = pd.concat(frames, ignore_index=True)
+    if (long["cutoff"] == long["cutoff"].round()).all():
+        long["cutoff"] = long["cutoff"].astype(int)
+    long = long.sort_values(["system", "cutoff", "metric", "clip"]).reset_index(drop=True)
+    grouped = long.groupby(["system", "cutoff", "metric"], sort=True)["value"]
+    summary = grouped.agg(mean="mean", std="std", n_clips="count").reset_index()
+    with atomic_path(metrics_csv) as tmp:
+        long.to_csv(tmp, index=False)
+    with atomic_path(summary_csv) as tmp:
+        summary.to_csv(tmp, index=False)
+    logger.info("gathered %d rows from %d tables", len(long), len(frames))
+    return summary

@@ -35,7 +35,7 @@ wildcard_constraints:
 def get_dataset():
     """The dataset the clips are cut from: demo tree, unpacked MAESTRO, or the MAESTRO zip."""
     if DATA["source"] == "demo":
-        return DEMO_ROOT
+        return f"{DEMO_ROOT}/maestro-v3.0.0.csv"
     if DATA["maestro"]["directory"]:
         return str(Path(DATA["maestro"]["directory"]) / "maestro-v3.0.0.csv")
     return DATA["maestro"]["zip"]
@@ -60,7 +60,8 @@ def get_shard_dirs(wildcards):
     return [f"results/clips/{wildcards.split}/shard-{k}" for k in range(n)]
 
 
-def get_demo_params(wildcards):
+def get_demo_params():
+    """Parameters of rule make_demo_data (one `params:` entry each, so each is tracked)."""
     demo = DATA["demo"]
     return {
         "soundfont": demo["soundfont"],

@@ -19,9 +19,9 @@ rule download_maestro:
 rule make_demo_data:
     """Render the embedded demo repertoire to a small MAESTRO-shaped dataset."""
     output:
-        root=directory(DEMO_ROOT),
+        csv=f"{DEMO_ROOT}/maestro-v3.0.0.csv",
     params:
-        demo=get_demo_params,
+        **get_demo_params(),
     threads: 2
     log:
         "logs/make_demo_data.log",
