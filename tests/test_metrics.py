@@ -134,15 +134,26 @@ def test_random_phase_gives_large_phase_distances(piano):
 
 
 def test_group_delay_sees_a_delay_and_instantaneous_frequency_a_frequency_shift(piano):
+    # A delay of d samples tilts the phase across bins by 2*pi*d/n_fft where the content is
+    # transient; steady partials keep their bin-to-bin phase, so the error is a fraction of that.
     delayed = np.roll(piano, 8)
     values = metrics.phase_distances(piano, delayed, 2500)
-    assert values["phase_gd_hf"].item() == pytest.approx(2 * math.pi * 8 / 1024, rel=0.3)
+    assert 0.4 < values["phase_gd_hf"].item() / (2 * math.pi * 8 / 1024) < 1.2
     assert values["phase_if_hf"].item() < 0.75 * values["phase_gd_hf"].item()
     shift = 2.0  # Hz: the phase then advances by 2*pi*shift*hop/fs more per frame
     shifted = np.real(hilbert(piano) * np.exp(2j * np.pi * shift * np.arange(piano.size) / FS))
     values = metrics.phase_distances(piano, shifted, 2500)
     assert values["phase_if_hf"].item() == pytest.approx(2 * math.pi * shift * 256 / FS, rel=0.2)
     assert values["phase_gd_hf"].item() < 0.75 * values["phase_if_hf"].item()
+
+
+def test_phase_distances_are_nan_without_reference_energy_in_the_band():
+    t = np.arange(FS) / FS
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t) * np.hanning(FS)  # nothing above 3 kHz
+    noisy = tone + 1e-3 * np.random.default_rng(0).standard_normal(FS)
+    values = metrics.compute_all(tone, noisy, 3000)
+    assert all(math.isnan(values[n]) for n in ("phase_ip_hf", "phase_gd_hf", "phase_if_hf"))
+    assert values["lsd_hf"] > 1
 
 
 def test_batched_equals_per_item(piano):

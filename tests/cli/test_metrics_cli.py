@@ -69,6 +69,14 @@ def test_table_is_aligned_with_a_mean_row(pair, capsys):
     assert len({len(line) for line in lines}) == 1
 
 
+def test_undefined_phase_distance_is_json_null(tmp_path, capsys):
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(FS) / FS) * np.hanning(FS)
+    write_pcm16(tmp_path / "ref.wav", tone, FS)
+    write_pcm16(tmp_path / "est.wav", 0.5 * tone, FS)
+    out = run_json(capsys, tmp_path / "ref.wav", tmp_path / "est.wav", "--cutoff", 3000)
+    assert out["per_file"][0]["phase_ip_hf"] is None and out["mean"]["phase_if_hf"] is None
+
+
 def expect_error(capsys, argv, message):
     assert main(["metrics", *map(str, argv)]) == 2
     err = capsys.readouterr().err.strip()

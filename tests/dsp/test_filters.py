@@ -174,6 +174,7 @@ def test_sample_degradation_draws_three_numbers_whatever_the_type():
         (lambda: design_sos("stft", 8, 3000.0, FS), "valid types: butter"),
         (lambda: lowpass(np.zeros(FS), FS, "butter", 8000.0), "Nyquist"),
         (lambda: lowpass(np.zeros(FS), FS, "subsampling", 9000.0), "Nyquist"),
+        (lambda: lowpass(np.zeros(FS), FS, "subsampling", 3.0), "too low for subsampling"),
         (lambda: lowpass(np.zeros(33), FS, "ellip", 3000.0, 10), "at least 34 samples"),
         (lambda: lowpass(np.zeros(1024), FS, "stft", 3000.0), "at least 1025 samples"),
         (lambda: lowpass(np.full(FS, np.nan), FS, "butter", 3000.0), "NaN"),

@@ -117,6 +117,13 @@ def _sosfiltfilt_padlen(sos: np.ndarray) -> int:
     return 3 * (2 * len(sos) + 1 - zeros)
 
 
+def _subsampling_ratio(cutoff_hz: float, fs: float) -> Fraction:
+    ratio = Fraction(2 * cutoff_hz / fs).limit_denominator(SUBSAMPLING_MAX_DENOMINATOR)
+    if ratio == 0:
+        raise ValueError(f"cutoff {cutoff_hz:g} Hz is too low for subsampling at {fs:g} Hz")
+    return ratio
+
+
 def min_length(degradation: Degradation, fs: float) -> int:
     """The fewest samples a signal needs for ``degradation`` at rate ``fs``."""
     _check_cutoff(degradation.cutoff_hz, fs)
@@ -125,12 +132,11 @@ def min_length(degradation: Degradation, fs: float) -> int:
         return _sosfiltfilt_padlen(sos) + 1
     if degradation.ftype == "stft":
         return STFT_N_FFT // 2 + 1  # reflect padding of n_fft/2 needs a longer signal
+    _subsampling_ratio(degradation.cutoff_hz, fs)
     return 1
 
 
-def check_degradation(degradation: Degradation, fs: float, n_samples: int) -> None:
-    """Raise ValueError if ``degradation`` cannot be applied to ``n_samples`` samples at ``fs``."""
-    needed = min_length(degradation, fs)
+def _require_length(n_samples: int, needed: int, degradation: Degradation, fs: float) -> None:
     if n_samples < needed:
         raise ValueError(
             f"signal of {n_samples} samples is too short for {degradation.ftype} "
@@ -138,10 +144,17 @@ def check_degradation(degradation: Degradation, fs: float, n_samples: int) -> No
         )
 
 
+def check_degradation(degradation: Degradation, fs: float, n_samples: int) -> None:
+    """Raise ValueError if ``degradation`` cannot be applied to ``n_samples`` samples at ``fs``."""
+    _require_length(n_samples, min_length(degradation, fs), degradation, fs)
+
+
 def stft_cut_bin(cutoff_hz: float, fs: float) -> int:
     """First zeroed bin of the 2048-point STFT cut: ``int(1025 * cutoff / (fs / 2))``.
 
-    Computed in exact rationals so a cutoff on a bin boundary never rounds down by one.
+    Evaluated in exact rational arithmetic on the given float, so the bin never depends on the
+    rounding of an intermediate product (e.g. 2500 Hz at 16 kHz is bin 320, whose centre is
+    exactly 2500 Hz and which is itself zeroed).
     """
     _check_cutoff(cutoff_hz, fs)
     return math.floor(Fraction(STFT_N_FFT // 2 + 1) * Fraction(cutoff_hz) / (Fraction(fs) / 2))
@@ -158,10 +171,8 @@ def _polyphase_fir(max_rate: int) -> np.ndarray:
 
 
 def _subsample(x: np.ndarray, cutoff_hz: float, fs: float) -> np.ndarray:
-    ratio = Fraction(2 * cutoff_hz / fs).limit_denominator(SUBSAMPLING_MAX_DENOMINATOR)
-    if ratio == 0:
-        raise ValueError(f"cutoff {cutoff_hz:g} Hz is too low for subsampling at {fs:g} Hz")
-    if ratio >= 1:  # within 1/1000 of Nyquist: nothing to remove
+    ratio = _subsampling_ratio(cutoff_hz, fs)
+    if ratio >= 1:  # within about 1/1000 of Nyquist: nothing to remove
         return x.copy()
     up, down = ratio.numerator, ratio.denominator
     fir = _polyphase_fir(down)
@@ -201,14 +212,14 @@ def apply_degradation(x: np.ndarray, degradation: Degradation, fs: float) -> np.
         raise ValueError("expected a signal of shape (T,) or (..., T), got a scalar")
     if not np.all(np.isfinite(x)):
         raise ValueError("signal holds NaN or infinite samples")
-    check_degradation(degradation, fs, x.shape[-1])
     ftype, cutoff = degradation.ftype, degradation.cutoff_hz
-    if ftype in IIR_TYPES:
-        y = signal.sosfiltfilt(design_sos(ftype, degradation.order, cutoff, fs), x, axis=-1)
-    elif ftype == "subsampling":
-        y = _subsample(x, cutoff, fs)
+    if ftype in IIR_TYPES:  # designed once: a Bessel design costs as much as filtering 5 s
+        sos = design_sos(ftype, degradation.order, cutoff, fs)
+        _require_length(x.shape[-1], _sosfiltfilt_padlen(sos) + 1, degradation, fs)
+        y = signal.sosfiltfilt(sos, x, axis=-1)
     else:
-        y = _stft_cut(x, cutoff, fs)
+        check_degradation(degradation, fs, x.shape[-1])
+        y = _subsample(x, cutoff, fs) if ftype == "subsampling" else _stft_cut(x, cutoff, fs)
     return y.astype(np.float32, copy=False)
 
 
