@@ -13,18 +13,23 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-# Every job runs in this environment under `--sdm conda` (otherwise in the current one).
-conda: "envs/tdpr.yaml"
-
-
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    split="|".join(SPLITS),
+    shard=r"\d+",
+    cutoff="|".join(re.escape(c) for c in CUTOFFS),
+    system=r"[a-z0-9_]+",
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/testset.smk"
 include: "workflow/rules/evaluate.smk"
 
 
 rule all:
+    default_target: True
     """Every product of the configured reproduction."""
     input:
         get_final_outputs(),
-    default_target: True

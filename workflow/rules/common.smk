@@ -22,13 +22,6 @@ CUTOFFS = [str(c) for c in config["testset"]["cutoffs"]]
 DEMO_ROOT = "resources/demo/maestro-v3.0.0"
 
 
-wildcard_constraints:
-    split="|".join(SPLITS),
-    shard=r"\d+",
-    cutoff="|".join(re.escape(c) for c in CUTOFFS),
-    system=r"[a-z0-9_]+",
-
-
 # ---- data ---------------------------------------------------------------------------------
 
 
@@ -61,7 +54,7 @@ def get_shard_dirs(wildcards):
 
 
 def get_demo_params():
-    """Parameters of rule make_demo_data (one `params:` entry each, so each is tracked)."""
+    """Parameters of make_demo_data, one `params` entry each so that each one is tracked."""
     demo = DATA["demo"]
     return {
         "soundfont": demo["soundfont"],
@@ -110,7 +103,9 @@ def get_metric_params(wildcards):
 
 
 def get_metric_tables(wildcards):
-    return expand("results/metrics/{system}/{cutoff}.csv", system=SYSTEMS, cutoff=CUTOFFS)
+    return expand(
+        "results/metrics/{system}/{cutoff}.csv", system=SYSTEMS, cutoff=CUTOFFS
+    )
 
 
 def get_final_outputs():

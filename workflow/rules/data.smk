@@ -6,12 +6,14 @@ rule download_maestro:
     """Download the MAESTRO v3 zip (101 GB), resuming and verifying its SHA-256."""
     output:
         zip=DATA["maestro"]["zip"],
-    params:
-        url=DATA["maestro"]["url"],
-        sha256=DATA["maestro"]["sha256"],
     log:
         "logs/download_maestro.log",
     localrule: True
+    conda:
+        "../../envs/tdpr.yaml"
+    params:
+        url=DATA["maestro"]["url"],
+        sha256=DATA["maestro"]["sha256"],
     script:
         "../scripts/download_maestro.py"
 
@@ -20,11 +22,13 @@ rule make_demo_data:
     """Render the embedded demo repertoire to a small MAESTRO-shaped dataset."""
     output:
         csv=f"{DEMO_ROOT}/maestro-v3.0.0.csv",
-    params:
-        **get_demo_params(),
-    threads: 2
     log:
         "logs/make_demo_data.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    threads: 2
+    params:
+        **get_demo_params(),
     script:
         "../scripts/make_demo_data.py"
 
@@ -35,14 +39,16 @@ rule clip_recordings:
         dataset=ancient(get_dataset()),
     output:
         clips=directory("results/clips/{split}/shard-{shard}"),
+    log:
+        "logs/clip_recordings/{split}-{shard}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    resources:
+        mem_mb=6000,
     params:
         settings=get_clip_settings,
         n_shards=get_n_shards,
         limit=DATA["max_recordings"],
-    resources:
-        mem_mb=6000,
-    log:
-        "logs/clip_recordings/{split}-{shard}.log",
     script:
         "../scripts/clip_recordings.py"
 
@@ -55,5 +61,7 @@ rule merge_clips:
         manifest="results/clips/{split}.csv",
     log:
         "logs/merge_clips/{split}.log",
+    conda:
+        "../../envs/tdpr.yaml"
     script:
         "../scripts/merge_clips.py"

@@ -8,10 +8,12 @@ rule compute_metrics:
         estimate=get_system_manifest,
     output:
         table="results/metrics/{system}/{cutoff}.csv",
-    params:
-        metrics=get_metric_params,
     log:
         "logs/compute_metrics/{system}-{cutoff}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    params:
+        metrics=get_metric_params,
     script:
         "../scripts/compute_metrics.py"
 
@@ -25,5 +27,7 @@ rule gather_metrics:
         summary="results/metrics/summary.csv",
     log:
         "logs/gather_metrics.log",
+    conda:
+        "../../envs/tdpr.yaml"
     script:
         "../scripts/gather_metrics.py"

@@ -8,9 +8,11 @@ rule degrade_testset:
     output:
         manifest="results/testsets/{cutoff}.csv",
         audio=directory("results/testsets/{cutoff}"),
-    params:
-        testset=get_testset_params,
     log:
         "logs/degrade_testset/{cutoff}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    params:
+        testset=get_testset_params,
     script:
         "../scripts/degrade_testset.py"

@@ -6,6 +6,7 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 import common  # noqa: F401  (makes tdpr importable)
+
 from tdpr.data.clips import ClipSettings, clip_shard
 from tdpr.runlog import log_to
 

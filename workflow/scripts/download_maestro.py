@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 import common  # noqa: F401  (makes tdpr importable)
+
 from tdpr.data.download import download
 from tdpr.runlog import log_to
 

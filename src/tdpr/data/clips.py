@@ -177,7 +177,9 @@ def clip_shard(
         records: list[dict] = []
         for i, row in rows.iterrows():
             records += clip_recording(source, row, out_dir, settings)
-            logger.info("[%d/%d] %s: %d clips so far", i + 1, len(rows), row.audio_filename, len(records))
+            logger.info(
+                "[%d/%d] %s: %d clips so far", i + 1, len(rows), row.audio_filename, len(records)
+            )
     frame = pd.DataFrame(records, columns=list(MANIFEST_COLUMNS))
     write_manifest(frame, out_dir / "manifest.csv")
     logger.info("settings %s; %d clips written", asdict(settings), len(frame))

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
-from music21 import bar, corpus, dynamics, instrument, meter, midi, repeat, stream, tempo, volume
+from music21 import bar, corpus, dynamics, meter, midi, repeat, stream, tempo, volume
 
 from tdpr.audio import write_pcm16
 from tdpr.data.maestro import COLUMNS, METADATA_NAME, SPLITS
@@ -37,8 +37,15 @@ from tdpr.fsio import write_bytes_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
-APT_HINT = "sudo apt-get install --no-install-recommends fluidsynth fluid-soundfont-gm"
-CONDA_HINT = "conda install -c conda-forge fluidsynth"
+APT_COMMAND = "sudo apt-get install --no-install-recommends fluidsynth fluid-soundfont-gm"
+CONDA_COMMAND = "conda install -c conda-forge fluidsynth"
+INSTALL_HINT = (
+    "The demo data needs FluidSynth and a piano SoundFont. Install them with\n"
+    f"    {APT_COMMAND}\n"
+    f"on Debian/Ubuntu, or with\n    {CONDA_COMMAND}\n"
+    "in a conda environment, then put a General MIDI SoundFont such as FluidR3_GM.sf2 in "
+    "$CONDA_PREFIX/share/soundfonts/ (or set data.demo.soundfont to its path)."
+)
 SOUNDFONTS = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "/usr/share/sounds/sf2/default-GM.sf2",
@@ -50,8 +57,8 @@ SOUNDFONTS = (
     "$CONDA_PREFIX/share/soundfonts/*.sf2",
     "~/.local/share/soundfonts/*.sf2",
 )
-#: Master gain: with FluidR3_GM the loudest demo piece peaks near -6 dBFS.
-GAIN = 0.4
+#: Master gain of FluidSynth: with FluidR3_GM the loudest demo piece peaks near -3 dBFS.
+GAIN = 0.8
 #: Reverb of a small hall, spelled out so a change of FluidSynth's defaults changes nothing.
 SYNTH_SETTINGS = (
     "synth.reverb.room-size=0.4",
@@ -62,6 +69,7 @@ SYNTH_SETTINGS = (
 RELEASE_SECONDS = 2.0  # after the last note-off: the piano's release and the reverb tail
 PEAK_LIMIT = 10 ** (-1 / 20)  # -1 dBFS: louder renders are scaled down to it
 FADE_SECONDS = 0.5
+LEVELS = ("pppp", "ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")  # not accents such as sf
 
 
 class DemoDataError(RuntimeError):
@@ -96,9 +104,10 @@ class DemoPiece:
 
 
 _P = DemoPiece
+# fmt: off
 DEMO_PIECES = (
     _P("bach/bwv846", "Johann Sebastian Bach", "Prelude in C Major, BWV 846", "train", 2004, 120,
-       66),
+       70),
     _P("schumann_clara/polonaise_op1n1", "Clara Schumann", "4 Polonaises, Op. 1: No. 1", "train",
        2006, 75, 96),
     _P("schumann_clara/polonaise_op1n2", "Clara Schumann", "4 Polonaises, Op. 1: No. 2", "train",
@@ -116,10 +125,13 @@ DEMO_PIECES = (
        2017, 100, 138),
     _P("cpebach/h186", "Carl Philipp Emanuel Bach",
        "Sonata in A Major, H. 186, Wq. 55/4: II. Poco adagio", "test", 2018, 100, 60),
-)  # fmt: skip
+)
+# fmt: on
 
 
-def select_pieces(names: Sequence[str] | None = None, max_seconds: float | None = None) -> tuple:
+def select_pieces(
+    names: Sequence[str] | None = None, max_seconds: float | None = None
+) -> tuple[DemoPiece, ...]:
     """``DEMO_PIECES`` restricted to ``names`` (corpus paths), each capped at ``max_seconds``."""
     known = {p.corpus_path: p for p in DEMO_PIECES}
     unknown = sorted(set(names or ()) - set(known))
@@ -132,14 +144,14 @@ def select_pieces(names: Sequence[str] | None = None, max_seconds: float | None 
 
 
 def find_fluidsynth() -> str:
-    """Path of the ``fluidsynth`` program on ``PATH``; :class:`DemoDataError` naming how to
-    install it otherwise."""
+    """Path of the ``fluidsynth`` program on ``PATH``.
+
+    Raises:
+        DemoDataError: it is not installed; the message says how to install it.
+    """
     found = shutil.which("fluidsynth")
     if found is None:
-        raise DemoDataError(
-            "the demo data needs the FluidSynth program, which is not on PATH. Install it with\n"
-            f"  {APT_HINT}   (Debian/Ubuntu), or\n  {CONDA_HINT}   (conda)"
-        )
+        raise DemoDataError(f"the FluidSynth program is not on PATH. {INSTALL_HINT}")
     return found
 
 
@@ -150,15 +162,10 @@ def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
         DemoDataError: ``explicit`` does not exist, or no SoundFont is found; the message says
             how to install one.
     """
-    hint = (
-        f"Install the General MIDI SoundFont FluidR3 with\n  {APT_HINT}   (Debian/Ubuntu), or, "
-        "with conda, put a piano .sf2 (e.g. FluidR3_GM.sf2) in $CONDA_PREFIX/share/soundfonts/ "
-        "or pass its path as data.demo.soundfont."
-    )
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise DemoDataError(f"SoundFont {path} does not exist. {hint}")
+            raise DemoDataError(f"SoundFont {path} does not exist. {INSTALL_HINT}")
         return path
     for pattern in SOUNDFONTS:
         if "$CONDA_PREFIX" in pattern and not os.environ.get("CONDA_PREFIX"):
@@ -166,11 +173,11 @@ def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
         hits = sorted(glob.glob(os.path.expanduser(os.path.expandvars(pattern))))
         if hits:
             return Path(hits[0])
-    raise DemoDataError(f"no SoundFont found in {', '.join(SOUNDFONTS)}. {hint}")
+    raise DemoDataError(f"no SoundFont in {', '.join(SOUNDFONTS)}. {INSTALL_HINT}")
 
 
 def _load_score(piece: DemoPiece) -> tuple[stream.Score, float]:
-    """The piece's score with repeats expanded, one tempo, piano only, cut at a bar line."""
+    """The piece's score with repeats expanded, one tempo (returned too), cut at a bar line."""
     score = corpus.parse(piece.corpus_path)
     try:
         score = score.expandRepeats()
@@ -183,12 +190,11 @@ def _load_score(piece: DemoPiece) -> tuple[stream.Score, float]:
     marks = list(score.recurse().getElementsByClass(tempo.TempoIndication))
     numbered = [m for m in marks if isinstance(m, tempo.MetronomeMark) and m.number]
     qpm = float(piece.qpm or (numbered[0].getQuarterBPM() if numbered else 120.0))
-    for element in [*marks, *score.recurse().getElementsByClass(instrument.Instrument)]:
-        element.activeSite.remove(element)
+    for mark in marks:
+        mark.activeSite.remove(mark)
     for part in score.parts:
         first = part.getElementsByClass(stream.Measure).first() or part
         first.insert(0, tempo.MetronomeMark(number=qpm))
-        part.insert(0, instrument.Piano())
     bars = score.parts[0].getElementsByClass(stream.Measure)
     limit = piece.max_seconds * qpm / 60
     cut = next((b.offset for b in bars if b.offset + b.barDuration.quarterLength > limit), None)
@@ -201,19 +207,19 @@ def _humanise(score: stream.Score, rng: np.random.Generator) -> None:
     """Set every note's velocity: the notated dynamic, a level per 4-bar phrase drawn as a random
     walk, an arch within the phrase, metric accents, a softer lower staff, and jitter."""
     signature = score.recurse().getElementsByClass(meter.TimeSignature).first()
-    bar = float(signature.barDuration.quarterLength) if signature else 4.0
-    phrase = np.clip(np.cumsum(rng.choice([-6, 0, 6], int(score.highestTime // (4 * bar)) + 1)),
-                     -12, 12)  # fmt: skip
-    marks = [(float(d.offset), 20 + 100 * d.volumeScalar)
-             for d in score.flatten().getElementsByClass(dynamics.Dynamic)
-             if d.value in ("pppp", "ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")]  # fmt: skip
+    bar_ql = float(signature.barDuration.quarterLength) if signature else 4.0
+    phrase_ql = 4 * bar_ql
+    steps = rng.choice([-6, 0, 6], int(score.highestTime // phrase_ql) + 1)
+    phrase = np.clip(np.cumsum(steps), -12, 12)
+    levels = score.flatten().getElementsByClass(dynamics.Dynamic)
+    marks = [(float(d.offset), 20 + 100 * d.volumeScalar) for d in levels if d.value in LEVELS]
     for k, part in enumerate(score.parts):
         for note in part.flatten().notes:
             t = float(note.offset)
             i = bisect_right([m[0] for m in marks], t) - 1
-            v = (marks[i][1] if i >= 0 else 70) + phrase[int(t // (4 * bar))] - 4 * k
-            v += 5 * np.sin(np.pi * (t % (4 * bar)) / (4 * bar)) + rng.normal(0, 3)
-            v += 6 if t % bar == 0 else 2 if t % 1 == 0 else 0
+            v = (marks[i][1] if i >= 0 else 70) + phrase[int(t // phrase_ql)] - 4 * k
+            v += 5 * np.sin(np.pi * (t % phrase_ql) / phrase_ql) + rng.normal(0, 3)
+            v += 6 if t % bar_ql == 0 else 2 if t % 1 == 0 else 0
             for target in (note, *getattr(note, "notes", ())):
                 target.volume = volume.Volume(velocity=int(np.clip(round(v), 16, 118)))
                 target.volume.velocityIsRelative = False
@@ -237,12 +243,15 @@ def performance_midi(piece: DemoPiece, rng: np.random.Generator) -> tuple[bytes,
     return mf.writestr(), end / mf.ticksPerQuarterNote * 60 / qpm
 
 
-def _fluidsynth(midi: Path, soundfont: Path, sample_rate: int, out: Path) -> None:
-    """Render ``midi`` to a float WAV ``out``; chorus off, reverb on (both deterministic)."""
+def _fluidsynth(midi_path: Path, soundfont: Path, sample_rate: int, out: Path) -> None:
+    """Render a MIDI file to a float WAV ``out``: no shell, no MIDI input, chorus off, reverb on.
+
+    Float output cannot clip or wrap; peak control and 16-bit rounding are done by the caller.
+    """
     settings = [arg for s in SYNTH_SETTINGS for arg in ("-o", s)]
-    cmd = [find_fluidsynth(), "-n", "-i", "-q", "-C", "0", "-R", "1", "-g", str(GAIN), *settings,
-           "-r", str(sample_rate), "-T", "wav", "-O", "float", "-F", str(out),
-           str(soundfont), str(midi)]  # fmt: skip
+    cmd = [find_fluidsynth(), "-n", "-i", "-q", "-C", "0", "-R", "1", "-g", str(GAIN), *settings]
+    cmd += ["-r", str(sample_rate), "-T", "wav", "-O", "float", "-F", str(out)]
+    cmd += [str(soundfont), str(midi_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not out.is_file():
         raise DemoDataError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -258,9 +267,8 @@ def _master(raw: np.ndarray, n: int, rate: int, rng: np.random.Generator, name: 
     if peak > PEAK_LIMIT:
         logger.warning("%s peaks at %.1f dBFS; scaled to -1 dBFS", name, 20 * np.log10(peak))
         audio *= PEAK_LIMIT / peak
-    elif peak < 10 ** (-40 / 20):
-        logger.warning("%s peaks at only %.1f dBFS: a SoundFont without piano?", name,
-                       20 * np.log10(max(peak, 1e-12)))  # fmt: skip
+    elif peak < 0.01:
+        logger.warning("%s peaks below -40 dBFS: a SoundFont without a piano?", name)
     # +-1 LSB TPDF dither, as when mastering to 16 bit; it also avoids digital silence.
     return audio + (rng.random(audio.shape) - rng.random(audio.shape)) / 32768
 
@@ -282,6 +290,7 @@ def render_piece(
         The WAV's duration in seconds (the MIDI's length, release included).
     """
     rng = np.random.default_rng([seed, zlib.crc32(piece.corpus_path.encode())])
+    Path(out_wav).parent.mkdir(parents=True, exist_ok=True)
     midi_bytes, seconds = performance_midi(piece, rng)
     write_bytes_atomic(out_midi, midi_bytes)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=Path(out_wav).parent) as tmp:
@@ -290,8 +299,8 @@ def render_piece(
         raw, _ = sf.read(raw_path, dtype="float64", always_2d=True)
     n = int(round(seconds * sample_rate))
     write_pcm16(out_wav, _master(raw, n, sample_rate, rng, piece.stem), sample_rate)
-    logger.info("rendered %s: %.1f s, raw peak %.1f dBFS", piece.stem, n / sample_rate,
-                20 * np.log10(max(float(np.max(np.abs(raw))), 1e-12)))  # fmt: skip
+    peak_db = 20 * np.log10(max(float(np.max(np.abs(raw))), 1e-12))
+    logger.info("rendered %s: %.1f s, peak %.1f dBFS", piece.stem, n / sample_rate, peak_db)
     return n / sample_rate
 
 
@@ -316,10 +325,10 @@ def _check_pieces(pieces: Sequence[DemoPiece]) -> None:
 def write_metadata(root: str | os.PathLike, frame: pd.DataFrame) -> None:
     """Write ``frame`` as MAESTRO's CSV and column-oriented JSON (``{column: {row: value}}``)."""
     root = Path(root)
-    columns = {c: {str(i): v.item() if hasattr(v, "item") else v for i, v in frame[c].items()}
-               for c in COLUMNS}  # fmt: skip
-    write_text_atomic(root / METADATA_NAME.replace(".csv", ".json"),
-                      json.dumps(columns, indent=4, ensure_ascii=False))  # fmt: skip
+    # tolist() gives Python ints and floats, which json writes like MAESTRO's own file.
+    columns = {c: dict(zip(map(str, frame.index), frame[c].tolist(), strict=True)) for c in COLUMNS}
+    text = json.dumps(columns, indent=4, ensure_ascii=False)
+    write_text_atomic(root / METADATA_NAME.replace(".csv", ".json"), text)
     write_text_atomic(root / METADATA_NAME, frame.loc[:, list(COLUMNS)].to_csv(index=False))
 
 
@@ -355,8 +364,11 @@ def build_demo_dataset(
     wavs = [root / str(p.year) / f"{p.stem}.wav" for p in pieces]
     midis = [w.with_suffix(".midi") for w in wavs]
     render = functools.partial(render_piece, soundfont=font, sample_rate=sample_rate, seed=seed)
-    with concurrent.futures.ProcessPoolExecutor(max(1, min(jobs, len(pieces)))) as pool:
-        durations = list(pool.map(render, pieces, wavs, midis))
+    if jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(min(jobs, len(pieces))) as pool:
+            durations = list(pool.map(render, pieces, wavs, midis))
+    else:
+        durations = list(map(render, pieces, wavs, midis))
     frame = pd.DataFrame([_row(p, d) for p, d in zip(pieces, durations, strict=True)])
     frame = frame.sort_values(["canonical_composer", "canonical_title"], ignore_index=True)
     write_metadata(root, frame)
