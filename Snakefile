@@ -1,6 +1,7 @@
 """tdpr: phase repair for time-domain CNNs in music super-resolution.
 
-MAESTRO v3 (or the embedded demo data) -> 16-kHz clips -> degraded test sets -> metrics.
+MAESTRO v3 (or the embedded demo data) -> 16-kHz clips -> degraded test sets and trained
+TD-CNNs -> metrics.
 `snakemake --cores all` runs the full reproduction with config/config.yaml;
 `snakemake --cores all --configfile config/demo.yaml` runs the embedded demo.
 """
@@ -21,15 +22,17 @@ wildcard_constraints:
     shard=r"\d+",
     cutoff="|".join(re.escape(c) for c in CUTOFFS),
     system=r"[a-z0-9_]+",
+    model="|".join(MODELS),
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/testset.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 
 
+# Every product of the configured reproduction.
 rule all:
     default_target: True
-    """Every product of the configured reproduction."""
     input:
         get_final_outputs(),

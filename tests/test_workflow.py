@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 
 from tdpr.data.maestro import COLUMNS
+from tdpr.train.checkpoint import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
@@ -106,6 +108,17 @@ def test_tiny_config_runs_end_to_end(tmp_path: Path) -> None:
     summary = pd.read_csv(tmp_path / "results/metrics/summary.csv")
     lsd = summary[summary.metric == "lsd"].set_index("cutoff")["mean"]
     assert lsd[2500] > lsd[4000] > 0  # the Input LSD falls as the cutoff rises
+
+    for model in ("seanet", "audiounet", "demucs"):
+        loaded = load_model(tmp_path / f"results/models/{model}/model.pt")
+        x = torch.zeros(1, 1, 4001)
+        assert loaded(x).shape == x.shape
+        history = pd.read_csv(tmp_path / f"results/models/{model}/history.csv")
+        assert history["epoch"].tolist() == [1, 2]
+        assert history["valid_lsd"].notna().all()
+        assert (tmp_path / f"results/models/{model}/work/checkpoint.pt").is_file()
+        log = (tmp_path / f"logs/train_model/{model}.log").read_text()
+        assert "no CUDA device: training on CPU" in log or "cuda" in log
 
     # A second run has nothing to do: every step is cached.
     again = snakemake(

@@ -10,15 +10,21 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from tdpr.config import ConfigError, validate_config
+from tdpr.train.run import resolve_model_config
 
 try:
     validate_config(config)
-except ConfigError as err:
+    # arch keys are checked against each model's constructor, before any job runs
+    MODEL_CONFIGS = {
+        name: resolve_model_config(config, name) for name in config["models"]
+    }
+except (ConfigError, ValueError) as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
 DATA = config["data"]
 SPLITS = ["train", "validation", "test"]
 CUTOFFS = [str(c) for c in config["testset"]["cutoffs"]]
+MODELS = list(config["models"])
 DEMO_ROOT = "resources/demo/maestro-v3.0.0"
 
 
@@ -65,6 +71,19 @@ def get_demo_params():
     }
 
 
+# ---- training ------------------------------------------------------------------------------
+
+
+def get_model_arch(wildcards):
+    """Constructor arguments of one model (empty: paper size)."""
+    return MODEL_CONFIGS[wildcards.model][0]
+
+
+def get_model_train(wildcards):
+    """Training settings of one model: `train` overlaid with `models.<model>.train`."""
+    return MODEL_CONFIGS[wildcards.model][1]
+
+
 # ---- test sets and metrics ----------------------------------------------------------------
 
 
@@ -109,7 +128,11 @@ def get_metric_tables(wildcards):
 
 
 def get_final_outputs():
-    return expand("results/clips/{split}.csv", split=SPLITS) + [
-        "results/metrics/metrics.csv",
-        "results/metrics/summary.csv",
-    ]
+    return (
+        expand("results/clips/{split}.csv", split=SPLITS)
+        + expand("results/models/{model}/model.pt", model=MODELS)
+        + [
+            "results/metrics/metrics.csv",
+            "results/metrics/summary.csv",
+        ]
+    )

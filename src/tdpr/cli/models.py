@@ -1,0 +1,60 @@
+"""List the configured models and their parameter counts.
+
+Models come from the `models` section of the config file (default: config/config.yaml when it
+exists in the current directory); without a config, or a config without a `models` section, the
+three paper-size TD-CNNs. Models are built on PyTorch's meta device, so counting even the 134 M
+Demucs allocates no weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from tdpr.cli import CLIError
+from tdpr.models import build_model, count_parameters
+from tdpr.train.run import configured_models, load_workflow_config, resolve_model_config
+
+DEFAULT_CONFIG = Path("config/config.yaml")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Attach the ``models`` arguments."""
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help=f"workflow config (default: {DEFAULT_CONFIG})"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def parameter_counts(config: dict) -> dict[str, int]:
+    """``{model name: parameter count}`` for every model configured in ``config``."""
+    counts = {}
+    for name in configured_models(config):
+        arch, _ = resolve_model_config(config, name)
+        with torch.device("meta"):  # shapes only: no memory for the weights
+            counts[name] = count_parameters(build_model(name, **arch))
+    return counts
+
+
+def _table(counts: dict[str, int]) -> str:
+    width = max(len("model"), *(len(name) for name in counts))
+    lines = [f"{'model':<{width}}  {'parameters':>13}  {'millions':>8}"]
+    for name, count in counts.items():
+        lines.append(f"{name:<{width}}  {count:>13,}  {count / 1e6:>8.2f}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the parameter counts as a table or as one JSON object."""
+    path = args.config
+    if path is None and DEFAULT_CONFIG.is_file():
+        path = DEFAULT_CONFIG
+    if path is not None and not path.is_file():
+        raise CLIError(f"no such config file: {path}")
+    config = load_workflow_config(path) if path is not None else {}
+    counts = parameter_counts(config)
+    print(json.dumps(counts) if args.json else _table(counts))
+    return 0

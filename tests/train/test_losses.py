@@ -1,0 +1,84 @@
+"""The TD-CNN loss: zero on identical signals, equal to auraloss + 1000 × a hand-made wave term."""
+
+from __future__ import annotations
+
+import auraloss
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tdpr.models.demucs import downsample2
+from tdpr.train.losses import MRSTFTLoss, MultiResolutionWaveLoss, TDCNNLoss
+
+T = 6000
+
+
+def signals(batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    t = torch.arange(T) / 16_000
+    ref = 0.3 * torch.sin(2 * torch.pi * 440 * t) + 0.05 * torch.randn(batch, 1, T, generator=gen)
+    est = ref + 0.02 * torch.randn(batch, 1, T, generator=gen)
+    return est, ref
+
+
+def test_identical_signals_give_zero():
+    _, ref = signals()
+    total, parts = TDCNNLoss()(ref, ref.clone())
+    assert total.item() == 0.0
+    assert parts["loss/mrstft"].item() == 0.0 and parts["loss/wave"].item() == 0.0
+
+
+def test_equals_auraloss_plus_1000_times_the_wave_term():
+    est, ref = signals()
+    reference_stft = auraloss.freq.MultiResolutionSTFTLoss(
+        fft_sizes=[512, 1024, 2048], hop_sizes=[256, 512, 1024], win_lengths=[512, 1024, 2048]
+    )(est, ref)
+    half_e, half_r = downsample2(est), downsample2(ref)
+    quarter_e, quarter_r = downsample2(half_e), downsample2(half_r)
+    assert quarter_e.shape[-1] == T // 4
+    wave = (F.l1_loss(est, ref) + F.l1_loss(half_e, half_r) + F.l1_loss(quarter_e, quarter_r)) / 3
+    total, parts = TDCNNLoss()(est, ref)
+    torch.testing.assert_close(parts["loss/mrstft"], reference_stft)
+    torch.testing.assert_close(parts["loss/wave"], wave)
+    torch.testing.assert_close(total, reference_stft + 1000 * wave)
+    assert total.item() > 0
+    # the parts are the modules' own values
+    torch.testing.assert_close(MRSTFTLoss()(est, ref), reference_stft)
+    torch.testing.assert_close(MultiResolutionWaveLoss()(est, ref), wave)
+
+
+def test_wave_weight_scales_only_the_wave_term():
+    est, ref = signals()
+    total_0, parts = TDCNNLoss(wave_weight=0.0)(est, ref)
+    total_10, _ = TDCNNLoss(wave_weight=10.0)(est, ref)
+    torch.testing.assert_close(total_0, parts["loss/mrstft"])
+    torch.testing.assert_close(total_10, parts["loss/mrstft"] + 10 * parts["loss/wave"])
+
+
+def test_gradients_are_finite_and_nonzero():
+    est, ref = signals()
+    est.requires_grad_(True)
+    total, parts = TDCNNLoss()(est, ref)
+    total.backward()
+    assert torch.isfinite(est.grad).all()
+    assert est.grad.abs().sum() > 0
+    assert not parts["loss/wave"].requires_grad
+
+
+def test_float64_and_bfloat16_inputs_are_computed_in_float32():
+    est, ref = signals()
+    total, _ = TDCNNLoss()(est, ref)
+    total_64, _ = TDCNNLoss()(est.double(), ref.double())
+    assert total_64.dtype == torch.float32
+    torch.testing.assert_close(total_64, total)
+    total_bf16, _ = TDCNNLoss()(est.bfloat16(), ref)
+    assert total_bf16.dtype == torch.float32 and torch.isfinite(total_bf16)
+
+
+@pytest.mark.parametrize(
+    ("est_shape", "ref_shape"),
+    [((2, T), (2, T)), ((2, 1, T), (2, 1, T + 1)), ((1, 1, 1000), (1, 1, 1000))],
+)
+def test_bad_shapes_are_refused(est_shape, ref_shape):
+    with pytest.raises(ValueError, match="loss inputs"):
+        TDCNNLoss()(torch.zeros(est_shape), torch.zeros(ref_shape))

@@ -1,0 +1,27 @@
+"""Snakemake wrapper of rule train_model: train one TD-CNN, resuming from its work directory."""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+import common  # noqa: F401  (makes tdpr importable)
+import torch
+
+from tdpr.runlog import log_to
+from tdpr.train.run import train_model
+
+log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+train_model(
+    name=snakemake.wildcards.model,
+    arch=snakemake.params.arch,
+    train_cfg=snakemake.params.train,
+    train_manifest=snakemake.input.train,
+    valid_manifest=snakemake.input.valid,
+    model_out=snakemake.output.model,
+    history_out=snakemake.output.history,
+    work_dir=snakemake.params.work_dir,
+    # one process reads and degrades the next batches while this one trains
+    num_workers=1 if snakemake.threads > 1 else 0,
+)
