@@ -1,0 +1,334 @@
+"""Listening-test kit (Secs. 4.2-4.3 of the paper): pieces, loudness-matched excerpts, webMUSHRA.
+
+:func:`choose_pieces` draws the test pieces, one recording per composer as far as possible; the
+first is the practice trial. :func:`export_listening_test` cuts the same excerpt (``offset_s``,
+``duration_s``) of every system, matches loudness and writes a folder that mirrors a webMUSHRA
+root::
+
+    out_dir/configs/tdpr_ab.yaml                  # AB: TD-CNN vs TD-CNN with ground-truth phase
+    out_dir/configs/tdpr_mos_<model>.yaml         # MOS per TD-CNN: input, TD-CNN, TD-PR, reference
+    out_dir/configs/resources/audio/tdpr/<piece>/<code>.wav
+    out_dir/pieces.csv, out_dir/excerpts.csv      # what was chosen, which file is which system
+
+Copy ``configs/`` into the webMUSHRA folder and open ``index.html?config=tdpr_ab.yaml``.
+
+The AB test uses webMUSHRA ``preference_test`` pages ("which of A and B has fewer artifacts?",
+no reference). ``paired_comparison`` pages do not fit: they play an open reference and score
+whether the listener finds the hidden copy of it among A and B (answers ``correct`` /
+``incorrect``), which is a discrimination test, not a preference. The MOS test uses
+``likert_multi_stimulus`` pages (1-5, labels of ITU-T P.800) with the reference playable from the
+page text, as the paper asks listeners to rate similarity to the reference; the reference is also
+rated as a hidden condition. Condition keys are those :mod:`tdpr.report.ratings` reads back.
+
+Loudness: every excerpt is scaled to ``target_lufs`` (ITU-R BS.1770-4 integrated loudness,
+pyloudnorm). If that would put any excerpt of a piece above ``peak_limit_dbfs`` (sample peak), the
+whole piece is attenuated by the excess, so the conditions compared in one trial stay equally
+loud; ``excerpts.csv`` records the attenuation and it is logged. Nothing is limited or clipped.
+File names are opaque codes so a listener cannot read the condition from the network log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyloudnorm as pyln
+import yaml
+
+from tdpr.audio import quantize_pcm16, write_pcm16
+from tdpr.fsio import write_text_atomic
+from tdpr.report.figures import load_figure_signals
+from tdpr.report.tables import GROUND_TRUTH, GT_PHASE, INPUT, TDPR
+
+logger = logging.getLogger(__name__)
+
+PIECE_COLUMNS = ("clip_id", "composer", "title", "source_file")
+AUDIO_DIR = "configs/resources/audio/tdpr"
+#: condition keys of the webMUSHRA configs (see :func:`condition_system`)
+AB_CONDITIONS = ("tdcnn", "gtphase")
+MOS_CONDITIONS = ("input", "tdcnn", "tdpr", "reference")
+MOS_SCALE = {1: "Bad", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
+
+
+def choose_pieces(
+    clips_manifest: str | os.PathLike | pd.DataFrame, n: int = 11, seed: int = 0
+) -> pd.DataFrame:
+    """Draw ``n`` recordings, one per composer as far as possible, and one clip of each.
+
+    Composers are visited in a seeded random order, round after round, each round taking one
+    not yet chosen recording of each composer, until ``n`` are chosen. The result depends only on
+    the manifest's content and ``seed`` (not on its row order).
+
+    Args:
+        clips_manifest: CSV (or its DataFrame) with ``clip_id, composer, title, source_file``.
+        n: number of pieces; the first is the practice trial.
+        seed: seed of the draw.
+
+    Returns:
+        DataFrame with ``piece_id`` (``p01``...), ``practice`` and :data:`PIECE_COLUMNS`.
+
+    Raises:
+        ValueError: missing columns, or fewer than ``n`` recordings.
+    """
+    clips = clips_manifest
+    if not isinstance(clips, pd.DataFrame):
+        clips = pd.read_csv(clips_manifest, dtype=str, keep_default_na=False)
+    missing = [c for c in PIECE_COLUMNS if c not in clips.columns]
+    if missing:
+        raise ValueError(f"the clips manifest lacks column(s) {', '.join(missing)}")
+    clips = clips.sort_values(["composer", "source_file", "clip_id"]).reset_index(drop=True)
+    if clips["source_file"].nunique() < n:
+        raise ValueError(f"{n} pieces asked, the manifest has {clips['source_file'].nunique()}")
+    rng = np.random.default_rng(seed)
+    queues = {
+        composer: rng.permutation(sorted(group["source_file"].unique())).tolist()
+        for composer, group in clips.groupby("composer", sort=True)
+    }
+    order = rng.permutation(sorted(queues)).tolist()
+    chosen: list[str] = []
+    while len(chosen) < n:
+        for composer in order:
+            if queues[composer] and len(chosen) < n:
+                chosen.append(queues[composer].pop(0))
+    rows = []
+    for i, source in enumerate(chosen):
+        candidates = clips[clips["source_file"] == source]
+        row = candidates.iloc[int(rng.integers(len(candidates)))]
+        rows.append({"piece_id": f"p{i + 1:02d}", "practice": i == 0, **row[list(PIECE_COLUMNS)]})
+    return pd.DataFrame(rows)
+
+
+def match_loudness(
+    excerpts: Mapping[str, np.ndarray], rate: int, target_lufs: float, peak_limit_dbfs: float
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """Scale the excerpts of one piece to ``target_lufs``, lowered for all if a peak would exceed.
+
+    Returns:
+        ``(scaled excerpts, table)``; the table has ``system, loudness_in_lufs, gain_db,
+        attenuation_db`` per excerpt.
+    """
+    meter = pyln.Meter(rate)
+    loudness = {k: meter.integrated_loudness(x.astype(np.float64)) for k, x in excerpts.items()}
+    silent = [k for k, value in loudness.items() if not np.isfinite(value)]
+    if silent:
+        raise ValueError(f"excerpts without measurable loudness (silence?): {', '.join(silent)}")
+    gains = {k: target_lufs - value for k, value in loudness.items()}
+    peaks = {k: 20 * np.log10(np.max(np.abs(x)) + 1e-12) + gains[k] for k, x in excerpts.items()}
+    attenuation = max(0.0, max(peaks.values()) - peak_limit_dbfs)
+    if attenuation > 0:
+        logger.warning(
+            "a peak would reach %.2f dBFS at %.1f LUFS: attenuating the piece by %.2f dB",
+            max(peaks.values()), target_lufs, attenuation,
+        )  # fmt: skip
+    scaled = {k: x * 10 ** ((gains[k] - attenuation) / 20) for k, x in excerpts.items()}
+    table = pd.DataFrame(
+        {"system": list(excerpts), "loudness_in_lufs": list(loudness.values())}
+        | {"gain_db": list(gains.values()), "attenuation_db": attenuation}
+    )
+    return scaled, table
+
+
+def condition_system(key: str, model: str) -> str:
+    """System label behind a condition key of the test of ``model`` (``tdpr`` -> SEANet+TD-PR)."""
+    systems = {"input": INPUT, "reference": GROUND_TRUTH, "tdcnn": model}
+    return systems.get(key) or {"tdpr": model + TDPR, "gtphase": model + GT_PHASE}[key]
+
+
+def _code(seed: int, piece: str, system: str) -> str:
+    return hashlib.sha1(f"{seed}:{piece}:{system}".encode()).hexdigest()[:10]
+
+
+def _needed_systems(models: Sequence[str], ab_model: str) -> list[str]:
+    systems = [INPUT, GROUND_TRUTH]
+    for model in models:
+        systems += [model, model + TDPR]
+    return [*systems, ab_model + GT_PHASE]
+
+
+def export_listening_test(
+    pieces: pd.DataFrame,
+    manifests: Mapping[str, str | os.PathLike],
+    out_dir: str | os.PathLike,
+    models: Sequence[str],
+    *,
+    ab_model: str | None = None,
+    offset_s: float = 10.0,
+    duration_s: float = 5.0,
+    target_lufs: float = -23.0,
+    peak_limit_dbfs: float = -1.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Write the excerpts and the webMUSHRA configurations of the AB and MOS tests.
+
+    Args:
+        pieces: from :func:`choose_pieces`.
+        manifests: system label -> manifest CSV (``clip_id, path``). Needs Input, Ground truth,
+            every model and model+TD-PR, and ``ab_model``+GT-phase (all at the test's cutoff).
+        out_dir: the kit's root (mirrors a webMUSHRA root, see the module docstring).
+        models: model labels (``SEANet``...), one MOS test each.
+        ab_model: model of the AB test (default: the first).
+        offset_s, duration_s: the excerpt, the same for every system.
+        target_lufs: integrated loudness of every excerpt.
+        peak_limit_dbfs: highest sample peak allowed after scaling.
+        seed: seed of the A/B order and the file codes.
+
+    Returns:
+        The excerpt table (also written to ``excerpts.csv``).
+    """
+    ab_model = models[0] if ab_model is None else ab_model
+    systems = _needed_systems(models, ab_model)
+    missing = [s for s in systems if s not in manifests]
+    if missing:
+        raise ValueError(f"no manifest for system(s) {', '.join(missing)}")
+    out_dir = Path(out_dir)
+    settings = {"offset_s": offset_s, "duration_s": duration_s, "target_lufs": target_lufs}
+    used = {s: manifests[s] for s in systems}
+    tables = [
+        _export_piece(piece, used, out_dir, seed, peak_limit_dbfs=peak_limit_dbfs, **settings)
+        for piece in pieces.itertuples(index=False)
+    ]
+    excerpts = pd.concat(tables, ignore_index=True)
+    paths = excerpts.set_index(["piece_id", "system"])["path"]
+    rng = np.random.default_rng(seed)
+    ab = ab_config(pieces, paths, ab_model, rng)
+    write_webmushra(out_dir / "configs/tdpr_ab.yaml", ab, out_dir)
+    for model in models:
+        config = mos_config(pieces, paths, model)
+        write_webmushra(out_dir / f"configs/tdpr_mos_{model.lower()}.yaml", config, out_dir)
+    write_text_atomic(out_dir / "pieces.csv", pieces.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(out_dir / "excerpts.csv", excerpts.to_csv(index=False, lineterminator="\n"))
+    logger.info("listening-test kit with %d excerpts in %s", len(excerpts), out_dir)
+    return excerpts
+
+
+def _export_piece(piece, manifests, out_dir: Path, seed: int, **settings) -> pd.DataFrame:
+    signals, rate = load_figure_signals(
+        manifests, piece.clip_id, offset_s=settings["offset_s"], duration_s=settings["duration_s"]
+    )
+    want = int(round(settings["duration_s"] * rate))
+    short = [k for k, x in signals.items() if len(x) < want]
+    if short:
+        raise ValueError(f"clip {piece.clip_id} is too short for the excerpt in {short}")
+    scaled, table = match_loudness(
+        signals, rate, settings["target_lufs"], settings["peak_limit_dbfs"]
+    )
+    meter, paths, out_lufs, peaks = pyln.Meter(rate), [], [], []
+    for system, audio in scaled.items():
+        rel = f"{AUDIO_DIR}/{piece.piece_id}/{_code(seed, piece.piece_id, system)}.wav"
+        write_pcm16(out_dir / rel, audio, rate)
+        stored = quantize_pcm16(audio).astype(np.float64)
+        paths.append(rel)
+        out_lufs.append(meter.integrated_loudness(stored))
+        peaks.append(20 * np.log10(np.max(np.abs(stored)) + 1e-12))
+    table.insert(0, "piece_id", piece.piece_id)
+    table.insert(1, "clip_id", piece.clip_id)
+    table["offset_s"], table["duration_s"] = settings["offset_s"], settings["duration_s"]
+    return table.assign(path=paths, loudness_out_lufs=out_lufs, peak_dbfs=peaks)
+
+
+# ---- webMUSHRA configurations --------------------------------------------------------------
+
+
+def referenced_files(config: dict) -> list[str]:
+    """Audio paths a webMUSHRA config refers to (stimuli, volume stimulus, reference)."""
+    pages, files = list(config["pages"]), []
+    while pages:
+        page = pages.pop(0)
+        if isinstance(page, list):
+            pages[:0] = [p for p in page if p != "random"]
+            continue
+        files += list(page.get("stimuli", {}).values())
+        files += [page[k] for k in ("stimulus", "reference") if k in page]
+    return files
+
+
+def _frame(test_id: str, name: str, intro: str, volume_stimulus: str, trials: list[dict]) -> dict:
+    """A whole test: instructions, volume, the practice trial, the others in random order."""
+    practice, *rest = trials
+    return {
+        "testname": name,
+        "testId": test_id,
+        "bufferSize": 2048,
+        "stopOnErrors": True,
+        "showButtonPreviousPage": False,
+        "remoteService": "service/write.php",
+        "pages": [
+            {"type": "generic", "id": "instructions", "name": "Instructions", "content": intro},
+            {"type": "volume", "id": "volume", "name": "Volume", "stimulus": volume_stimulus,
+             "content": "Set a comfortable listening level; keep it for the whole test.",
+             "defaultVolume": 0.5},
+            practice,
+            ["random", *rest],
+            {"type": "finish", "name": "Thank you", "content": "Thank you for listening.",
+             "showResults": False, "writeResults": True,
+             "questionnaire": [{"type": "text", "label": "Listener ID", "name": "listener"}]},
+        ],
+    }  # fmt: skip
+
+
+def _trial_name(piece, index: int) -> tuple[str, str]:
+    if piece.practice:
+        return f"practice_{piece.piece_id}", "Practice (not counted)"
+    return piece.piece_id, f"Trial {index}"
+
+
+def ab_config(pieces: pd.DataFrame, paths: pd.Series, model: str, rng) -> dict:
+    """AB preference test: per piece, ``model`` vs ``model``+GT-phase in a seeded A/B order."""
+    trials = []
+    for i, piece in enumerate(pieces.itertuples(index=False)):
+        keys = rng.permutation(list(AB_CONDITIONS)).tolist()
+        page_id, name = _trial_name(piece, i)
+        trials.append({
+            "type": "preference_test", "id": page_id, "name": name, "numPerTrial": 2,
+            "content": "<p><b>Which of A and B contains fewer artifacts?</b></p>",
+            "mustPlayback": "ended",
+            "stimuli": {k: paths[(piece.piece_id, condition_system(k, model))] for k in keys},
+        })  # fmt: skip
+    intro = (
+        "<p>Each page plays two versions, A and B, of a short piano excerpt. Listen to both "
+        "and choose the one with fewer artifacts. The first page is a practice page.</p>"
+    )
+    first = paths[(pieces["piece_id"].iloc[0], GROUND_TRUTH)]
+    return _frame(f"tdpr_ab_{model.lower()}", f"AB test ({model})", intro, first, trials)
+
+
+def mos_config(pieces: pd.DataFrame, paths: pd.Series, model: str) -> dict:
+    """MOS test of one TD-CNN: input, TD-CNN, TD-PR and the hidden reference rated 1-5."""
+    response = [{"value": str(v), "label": f"{v} {label}"} for v, label in MOS_SCALE.items()]
+    trials = []
+    for i, piece in enumerate(pieces.itertuples(index=False)):
+        page_id, name = _trial_name(piece, i)
+        reference = paths[(piece.piece_id, GROUND_TRUTH)]
+        stimuli = {k: paths[(piece.piece_id, condition_system(k, model))] for k in MOS_CONDITIONS}
+        trials.append({
+            "type": "likert_multi_stimulus", "id": page_id, "name": name,
+            "content": "<p>Reference:</p>"
+            f"<audio controls preload='auto' src='{reference}'></audio>"
+            "<p>Rate each sample by its similarity to the reference (5 = closest).</p>",
+            "mustRate": True, "mustPlayback": "ended", "stimuli": stimuli, "response": response,
+        })  # fmt: skip
+    intro = (
+        "<p>Each page plays a reference and four versions of a short piano excerpt, in random "
+        "order. Rate every version from 1 (bad) to 5 (excellent: closest to the reference). The "
+        "first page is a practice page.</p>"
+    )
+    first = paths[(pieces["piece_id"].iloc[0], GROUND_TRUTH)]
+    return _frame(f"tdpr_mos_{model.lower()}", f"MOS test ({model})", intro, first, trials)
+
+
+def write_webmushra(path: str | os.PathLike, config: dict, root: str | os.PathLike) -> None:
+    """Write a webMUSHRA YAML config (atomically) after checking its files exist under ``root``."""
+    absent = [f for f in referenced_files(config) if not (Path(root) / f).is_file()]
+    if absent:
+        raise FileNotFoundError(f"{path} would refer to missing files: {absent[:5]}")
+    header = (
+        "# webMUSHRA configuration written by tdpr.report.listening. Copy configs/ into the\n"
+        f"# webMUSHRA root and open index.html?config={Path(path).name}\n"
+    )
+    body = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
+    write_text_atomic(path, header + body)

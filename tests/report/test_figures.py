@@ -1,0 +1,127 @@
+"""Figure functions write a valid, non-blank PNG and a PDF; signals load from manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+from tdpr.audio import write_pcm16
+from tdpr.report.figures import (
+    load_figure_signals,
+    panel_rows,
+    plot_lsd_vs_cutoff,
+    plot_phase_bin,
+    plot_spectrograms,
+    plot_training_curves,
+    system_color,
+)
+
+RATE = 16_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_figure_files(paths: list[Path]) -> None:
+    """A PNG with its signature and visible content (pixel variance), and a PDF."""
+    png, pdf = sorted(paths, key=lambda p: p.suffix != ".png")
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+    pixels = matplotlib.image.imread(png)
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+    assert pixels[..., :3].var() > 1e-3, "the PNG is blank"
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
+
+
+@pytest.fixture
+def signals() -> dict[str, np.ndarray]:
+    """One second of harmonics; the "models" add noise, the input lacks the upper partials."""
+    rng = np.random.default_rng(0)
+    t = np.arange(RATE) / RATE
+    partials = [np.sin(2 * np.pi * f * t + f) / k for k, f in enumerate((220, 1100, 4400), 1)]
+    truth = (0.3 * sum(partials)).astype(np.float32)
+    out = {"Input": (0.3 * sum(partials[:2])).astype(np.float32), "Ground truth": truth}
+    for model in ("SEANet", "Demucs"):
+        out[model] = truth + 0.02 * rng.standard_normal(RATE).astype(np.float32)
+        out[model + "+TD-PR"] = truth + 0.01 * rng.standard_normal(RATE).astype(np.float32)
+    return out
+
+
+def test_plot_phase_bin_writes_png_and_pdf(signals, tmp_path):
+    paths = plot_phase_bin(signals, 282, out=tmp_path / "fig4.png", sample_rate=RATE)
+    assert {p.name for p in paths} == {"fig4.png", "fig4.pdf"}
+    assert_figure_files(paths)
+    with pytest.raises(ValueError, match="bin_index"):
+        plot_phase_bin(signals, 513, out=tmp_path / "bad.png")
+
+
+def test_plot_spectrograms_writes_png_and_pdf(signals, tmp_path):
+    assert_figure_files(plot_spectrograms(signals, tmp_path / "fig5.pdf", RATE, cutoff_hz=3000))
+
+
+def test_plot_lsd_vs_cutoff_writes_png_and_pdf(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [
+        (system, cutoff, f"c{i}", "lsd", base + 0.1 * rng.standard_normal())
+        for system, base in (("Input", 2.0), ("SEANet", 0.8), ("SEANet+TD-PR", 0.9))
+        for cutoff in (2500, 3000, 3500, 4000)
+        for i in range(6)
+    ]
+    metrics = pd.DataFrame(rows, columns=["system", "cutoff", "clip", "metric", "value"])
+    assert_figure_files(plot_lsd_vs_cutoff(metrics, tmp_path / "lsd_cutoff"))
+    with pytest.raises(ValueError, match="si_sdr"):
+        plot_lsd_vs_cutoff(metrics, tmp_path / "none", metric="si_sdr")
+
+
+def test_plot_training_curves_writes_png_and_pdf(tmp_path):
+    epochs = np.arange(1, 11)
+    histories = {
+        model: pd.DataFrame(
+            {
+                "epoch": epochs,
+                "step": epochs * 100,
+                "train_loss": scale * np.exp(-epochs / 4) + 1,
+                "valid_loss": scale * np.exp(-epochs / 4) + 1.2,
+                "valid_lsd": 1 + np.exp(-epochs / 3),
+                "seconds": 60.0,
+            }
+        )  # fmt: skip
+        for model, scale in (("SEANet", 5.0), ("AudioUNet", 3.0))
+    }
+    assert_figure_files(plot_training_curves(histories, tmp_path / "training.png"))
+    with pytest.raises(ValueError, match="valid_lsd"):
+        plot_training_curves({"X": histories["SEANet"].drop(columns="valid_lsd")}, tmp_path / "x")
+
+
+def test_colours_are_consistent_per_system():
+    assert system_color("SEANet") == system_color("SEANet")
+    variants = {system_color(s) for s in ("SEANet", "SEANet+TD-PR", "SEANet+GT-phase")}
+    assert len(variants) == 3
+    assert system_color("SEANet") != system_color("Demucs")
+    assert system_color("Input") == "#7f7f7f" and system_color("Ground truth") == "#000000"
+    assert system_color("NewNet") == system_color("NewNet")
+
+
+def test_panel_rows_follow_the_paper_layout():
+    labels = ["Demucs+TD-PR", "SEANet", "Ground truth", "Input", "Demucs", "SEANet+TD-PR"]
+    assert panel_rows(labels) == [
+        ["Input", "Ground truth"], ["Demucs", "Demucs+TD-PR"], ["SEANet", "SEANet+TD-PR"],
+    ]  # fmt: skip
+
+
+def test_load_figure_signals_reads_one_clip_of_each_system(tmp_path, signals):
+    manifests = {}
+    for label in ("Input", "Ground truth"):
+        folder = tmp_path / label.replace(" ", "_")
+        write_pcm16(folder / "clip.wav", signals[label], RATE)
+        pd.DataFrame({"clip_id": ["a"], "path": ["clip.wav"]}).to_csv(folder / "m.csv")
+        manifests[label] = folder / "m.csv"
+    loaded, rate = load_figure_signals(manifests, "a", offset_s=0.25, duration_s=0.5)
+    assert rate == RATE and set(loaded) == {"Input", "Ground truth"}
+    assert loaded["Ground truth"].shape == (RATE // 2,)
+    start = RATE // 4
+    expected = signals["Ground truth"][start : start + RATE // 2]
+    np.testing.assert_allclose(loaded["Ground truth"], expected, atol=1 / 32768)
+    with pytest.raises(KeyError, match="clip 'b' is not in the manifest of Input"):
+        load_figure_signals(manifests, "b")
