@@ -14,6 +14,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 
 
@@ -28,7 +31,9 @@ wildcard_constraints:
 include: "workflow/rules/data.smk"
 include: "workflow/rules/testset.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/enhance.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 # Every product of the configured reproduction.

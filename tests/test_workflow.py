@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
@@ -15,6 +17,7 @@ from tdpr.data.maestro import COLUMNS
 from tdpr.train.checkpoint import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
+LABELS = ("SEANet", "AudioUNet", "Demucs")
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 
 
@@ -83,10 +86,21 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, name
     assert "Job stats" not in out
 
 
-@pytest.mark.slow
-def test_tiny_config_runs_end_to_end(tmp_path: Path) -> None:
-    result = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / ".test/config.yaml"))
+TINY = str(ROOT / ".test/config.yaml")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole DAG of the tiny test configuration, run once for the tests below."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    result = snakemake(workdir, "--cores", "2", "--configfile", TINY)
     assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
+@pytest.mark.slow
+def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
+    tmp_path = tiny_run
 
     clips = {
         s: pd.read_csv(tmp_path / f"results/clips/{s}.csv") for s in ("train", "validation", "test")
@@ -104,10 +118,37 @@ def test_tiny_config_runs_end_to_end(tmp_path: Path) -> None:
 
     metrics = pd.read_csv(tmp_path / "results/metrics/metrics.csv")
     assert list(metrics.columns) == ["system", "cutoff", "clip", "metric", "value"]
-    assert set(metrics["system"]) == {"Input"}
+    systems = {"Input", "SEANet+GT-phase"} | {
+        f"{label}{variant}" for label in LABELS for variant in ("", "+TD-PR")
+    }
+    assert set(metrics["system"]) == systems
+    assert set(metrics["cutoff"]) == {2500, 4000}
+    counts = metrics.groupby(["system", "cutoff"])["clip"].nunique()
+    assert (counts == len(clips["test"])).all()  # every system at every cutoff, every clip
     summary = pd.read_csv(tmp_path / "results/metrics/summary.csv")
     lsd = summary[summary.metric == "lsd"].set_index("cutoff")["mean"]
     assert lsd[2500] > lsd[4000] > 0  # the Input LSD falls as the cutoff rises
+
+    table = pd.read_csv(tmp_path / "results/tables/table1.csv", comment="#", index_col=0)
+    assert list(table.index) == [
+        "Input",
+        *(f"{label}{v}" for label in LABELS for v in ("", "+TD-PR")),
+        "Ground truth",
+    ]
+    assert list(table.columns) == ["2.5 kHz", "4 kHz", "AVG", "Params"]
+    assert np.isfinite(table[["2.5 kHz", "4 kHz", "AVG"]].to_numpy(dtype=float)).all()
+    for name in ("table1.md", "table1.tex", "table_extended.md", "table_extended.tex"):
+        assert (tmp_path / "results/tables" / name).stat().st_size > 200
+    for name in ("phase_bin", "spectrograms", "lsd_vs_cutoff", "training_curves"):
+        png = (tmp_path / f"results/figures/{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, name
+        assert (tmp_path / f"results/figures/{name}.pdf").read_bytes()[:5] == b"%PDF-"
+    excerpts = pd.read_csv(tmp_path / "results/listening/excerpts.csv")
+    assert len(excerpts) > 0
+    for config in ("tdpr_ab.yaml", "tdpr_mos_seanet.yaml"):
+        assert (tmp_path / "results/listening/configs" / config).is_file(), config
+    vocoder = load_model(tmp_path / "results/vocoder/tfgan.pt")
+    assert vocoder.vocode(torch.zeros(1, 1, 4000)).shape == (1, 1, 4000)
 
     for model in ("seanet", "audiounet", "demucs"):
         loaded = load_model(tmp_path / f"results/models/{model}/model.pt")
@@ -120,8 +161,56 @@ def test_tiny_config_runs_end_to_end(tmp_path: Path) -> None:
         log = (tmp_path / f"logs/train_model/{model}.log").read_text()
         assert "no CUDA device: training on CPU" in log or "cuda" in log
 
-    # A second run has nothing to do: every step is cached.
-    again = snakemake(
-        tmp_path, "-n", "--cores", "2", "--configfile", str(ROOT / ".test/config.yaml")
-    )
+
+@pytest.mark.slow
+def test_tiny_rerun_has_nothing_to_do(tiny_run: Path) -> None:
+    again = snakemake(tiny_run, "-n", "--cores", "2", "--configfile", TINY)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_html_report_shows_tables_and_figures(tiny_run: Path) -> None:
+    html = tiny_run / "report.html"
+    result = snakemake(tiny_run, "--configfile", TINY, "--report", str(html))
+    assert result.returncode == 0, result.stderr[-4000:]
+    text = html.read_text(errors="replace")
+    for name in (
+        "table1.md",
+        "table_extended.md",
+        "phase_bin.png",
+        "spectrograms.png",
+        "lsd_vs_cutoff.png",
+        "training_curves.png",
+    ):
+        assert name in text, name
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    shot = tiny_run / "report.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tiny_run / 'chromium'}",
+            "--window-size=1400,1000",
+            "--virtual-time-budget=10000",
+            f"--screenshot={shot}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (1000, 1400)
+    assert pixels.std() > 0.05  # not a blank page: text, the rule graph and the menu
+    assert (pixels.reshape(-1, 3).std(axis=0) > 0).all()

@@ -70,9 +70,26 @@ def validate_config(config: dict[str, Any], schema: dict | None = None) -> dict[
 
 def _check_consistency(config: dict[str, Any]) -> None:
     """Rules the schema cannot express."""
-    order = config.get("testset", {}).get("order", {})
-    if order and order["min"] > order["max"]:
-        raise ConfigError(f"config key testset.order: min {order['min']} > max {order['max']}")
+    for section in ("testset", "train"):
+        order = config.get(section, {}).get("order", {})
+        if order and order["min"] > order["max"]:
+            raise ConfigError(
+                f"config key {section}.order: min {order['min']} > max {order['max']}"
+            )
+    cutoffs = config.get("testset", {}).get("cutoffs", [])
+    report = config.get("report", {})
+    for key, value in (
+        ("report.figure_cutoff", report.get("figure_cutoff")),
+        ("report.listening.cutoff", report.get("listening", {}).get("cutoff")),
+    ):
+        if value is not None and value not in cutoffs:
+            raise ConfigError(f"config key {key}: {value} is not one of testset.cutoffs {cutoffs}")
+    models = list(config.get("models", {}))
+    ab_model = report.get("listening", {}).get("ab_model")
+    if ab_model is not None and ab_model not in models:
+        raise ConfigError(
+            f"config key report.listening.ab_model: {ab_model!r} is not a configured model {models}"
+        )
 
 
 def load_config(path: str | os.PathLike, overrides: dict | None = None) -> dict[str, Any]:

@@ -34,7 +34,9 @@ def tiny(name: str) -> torch.nn.Module:
 
 def test_registry_holds_the_paper_models():
     assert {"seanet", "audiounet", "demucs"} <= set(MODELS)
-    assert set(TINY) == set(MODELS)  # a new model needs a tiny config here
+    assert set(TINY) == set(MODELS) - {
+        "tfgan"
+    }  # tfgan is the vocoder: tests/models/test_tfgan.py  # a new model needs a tiny config here
 
 
 @pytest.mark.parametrize("name", sorted(TINY))

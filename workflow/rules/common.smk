@@ -10,6 +10,8 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from tdpr.config import ConfigError, validate_config
+from tdpr.report.build import lsd_convention
+from tdpr.report.tables import MODEL_LABELS
 from tdpr.train.run import resolve_model_config
 
 try:
@@ -98,15 +100,38 @@ def get_testset_params(wildcards):
     }
 
 
+def get_enhance_params():
+    """Chunking of the test-set inference (keyword arguments of enhance_testset)."""
+    return {k: v for k, v in config["enhance"].items() if k != "oracle_models"}
+
+
+ORACLE_MODELS = [m for m in config["enhance"]["oracle_models"] if m in MODELS]
 #: system key (a path component) -> label in the metrics CSV and tables
 SYSTEMS = {"input": "Input"}
+for _m in MODELS:
+    SYSTEMS[_m] = MODEL_LABELS[_m]
+    SYSTEMS[f"{_m}_tdpr"] = f"{MODEL_LABELS[_m]}+TD-PR"
+for _m in ORACLE_MODELS:
+    SYSTEMS[f"{_m}_gtphase"] = f"{MODEL_LABELS[_m]}+GT-phase"
+
+
+def system_manifest(system, cutoff):
+    """The manifest of one system's outputs at one cutoff (system: a key of SYSTEMS)."""
+    if system == "input":
+        return f"results/testsets/{cutoff}.csv"
+    model, _, variant = system.partition("_")
+    stage = {"": "enhanced", "tdpr": "tdpr", "gtphase": "gtphase"}[variant]
+    return f"results/{stage}/{model}/{cutoff}.csv"
 
 
 def get_system_manifest(wildcards):
-    """The manifest of one system's outputs at one cutoff."""
-    if wildcards.system == "input":
-        return f"results/testsets/{wildcards.cutoff}.csv"
-    raise ValueError(f"unknown system {wildcards.system!r}")
+    return system_manifest(wildcards.system, wildcards.cutoff)
+
+
+def labelled_manifests(cutoff, systems):
+    """{label: manifest} of the given system keys at one cutoff, plus the ground truth."""
+    out = {SYSTEMS[s]: system_manifest(s, cutoff) for s in systems}
+    return {**out, "Ground truth": "results/clips/test.csv"}
 
 
 def get_metric_params(wildcards):
@@ -127,12 +152,52 @@ def get_metric_tables(wildcards):
     )
 
 
+# ---- report -------------------------------------------------------------------------------
+
+REPORT = config["report"]
+FIGURE_SYSTEMS = ["input"] + [s for m in MODELS for s in (m, f"{m}_tdpr")]
+
+
+def get_figure_manifests(wildcards):
+    return labelled_manifests(REPORT["figure_cutoff"], FIGURE_SYSTEMS)
+
+
+def get_histories(wildcards):
+    return {MODEL_LABELS[m]: f"results/models/{m}/history.csv" for m in MODELS}
+
+
+def get_listening_manifests(wildcards):
+    systems = FIGURE_SYSTEMS + [f"{REPORT['listening']['ab_model']}_gtphase"]
+    return labelled_manifests(REPORT["listening"]["cutoff"], systems)
+
+
+def get_listening_params(wildcards):
+    listening = REPORT["listening"]
+    return {
+        "models": [MODEL_LABELS[m] for m in MODELS],
+        "ab_model": MODEL_LABELS[listening["ab_model"]],
+        "n_pieces": listening["pieces"],
+        "offset_s": listening["offset_seconds"],
+        "duration_s": listening["duration_seconds"],
+        "target_lufs": listening["target_lufs"],
+        "seed": listening["seed"],
+    }
+
+
+def get_convention(wildcards):
+    m = config["metrics"]
+    return lsd_convention(m["n_fft"], m["hop"], m["floor"])
+
+
 def get_final_outputs():
-    return (
-        expand("results/clips/{split}.csv", split=SPLITS)
-        + expand("results/models/{model}/model.pt", model=MODELS)
-        + [
-            "results/metrics/metrics.csv",
-            "results/metrics/summary.csv",
-        ]
-    )
+    """The products of `rule all`: metrics, tables, figures, the listening kit."""
+    outputs = [
+        "results/metrics/summary.csv",
+        "results/tables/table1.md",
+        "results/figures/phase_bin.png",
+        "results/figures/lsd_vs_cutoff.png",
+        "results/listening/excerpts.csv",
+    ]
+    if REPORT["ratings"]:
+        outputs.append("results/figures/ab_preference.png")
+    return outputs

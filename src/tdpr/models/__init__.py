@@ -17,12 +17,14 @@ from torch import nn
 from tdpr.models.audiounet import AudioUNet
 from tdpr.models.demucs import Demucs
 from tdpr.models.seanet import SEANet
+from tdpr.models.tfgan import TFGANGenerator
 
 #: Registry of model classes by name.
 MODELS: dict[str, type[nn.Module]] = {
     "seanet": SEANet,
     "audiounet": AudioUNet,
     "demucs": Demucs,
+    "tfgan": TFGANGenerator,
 }
 
 __all__ = ["MODELS", "AudioUNet", "Demucs", "SEANet", "build_model", "count_parameters"]

@@ -186,7 +186,8 @@ class _Session:
             writer.add_scalar(key.replace("_", "/", 1), row[key], self.step)
         writer.flush()
         logger.info(
-            "train | epoch %d/%d | loss=%.4f | valid_loss=%.4f | valid_lsd=%.3f (input %.3f) | %.1f s",
+            "train | epoch %d/%d | loss=%.4f | valid_loss=%.4f | valid_lsd=%.3f (input %.3f)"
+            " | %.1f s",
             epoch,
             self.cfg.epochs,
             train_loss,

@@ -172,7 +172,9 @@ def _generate(generator: nn.Module, batch: torch.Tensor | Sequence[torch.Tensor]
         mel, audio = batch
     fake = generator(mel)
     if fake.shape[-1] < audio.shape[-1]:
-        raise ValueError(f"mel of {mel.shape[-1]} frames is too short for {audio.shape[-1]} samples")
+        raise ValueError(
+            f"mel of {mel.shape[-1]} frames is too short for {audio.shape[-1]} samples"
+        )
     return fake[..., : audio.shape[-1]], audio
 
 
@@ -208,7 +210,10 @@ class GeneratorLoss(nn.Module):
     """
 
     def __init__(
-        self, time_weight: float = TIME_WEIGHT, adv_weight: float = ADV_WEIGHT, fm_weight: float = 0.0
+        self,
+        time_weight: float = TIME_WEIGHT,
+        adv_weight: float = ADV_WEIGHT,
+        fm_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.stft = MultiResolutionSTFTLoss()

@@ -1,0 +1,133 @@
+"""Enhance recordings with a trained TD-CNN, with TD-PR phase repair by a TFGAN vocoder.
+
+IN is an audio file (OUT is then a .wav file, or an existing folder to write into) or a folder
+(OUT is then a folder; every audio file soundfile reads in IN is written there under the same
+name with .wav). Inputs may have any rate and any number of channels: they are resampled to
+16 kHz and each channel is enhanced on its own; outputs are 16-bit PCM WAV at 16 kHz.
+
+--model is a final model file of a TD-CNN (seanet, audiounet, demucs), --vocoder one of the TFGAN
+vocoder (tfgan). Phase repair needs the vocoder, so --vocoder is required unless
+--no-phase-repair is given (with both, the vocoder is ignored). A checkpoint of the wrong kind
+(a vocoder as --model, a TD-CNN as --vocoder, a training state, or not a tdpr file at all) stops
+the command before anything is written.
+
+Every input is probed before the first is processed (unreadable, unsupported, empty or shorter
+than 513 samples at 16 kHz stops the command with no output). A file found to hold NaN samples
+while it is processed gets no output file, and the command stops there with exit status 2; files
+finished before it are kept (each output is written atomically).
+
+examples:
+  tdpr enhance low.wav enhanced.wav --model seanet.pt --vocoder tfgan.pt
+  tdpr enhance recordings/ enhanced/ --model demucs.pt --no-phase-repair --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import soundfile as sf
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from tdpr.cli import CLIError
+from tdpr.enhance import Enhancer, enhance_file, probe_audio
+from tdpr.train.checkpoint import MODEL_KIND, load_checkpoint, load_model
+
+logger = logging.getLogger(__name__)
+
+VOCODERS = frozenset({"tfgan"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Attach the ``enhance`` arguments."""
+    parser.add_argument("input", metavar="IN", type=Path, help="an audio file or a folder")
+    parser.add_argument("output", metavar="OUT", type=Path, help="output .wav file or folder")
+    parser.add_argument("--model", type=Path, required=True, metavar="CKPT", help="TD-CNN file")
+    parser.add_argument("--vocoder", type=Path, metavar="CKPT", help="TFGAN vocoder file")
+    parser.add_argument(
+        "--no-phase-repair", action="store_true", help="output the TD-CNN's waveform as it is"
+    )
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument(
+        "--chunk-seconds", type=float, default=10.0, metavar="S", help="chunk length (10)"
+    )
+
+
+def _audio_extensions() -> set[str]:
+    """File extensions taken from a folder: libsndfile's formats and their usual aliases."""
+    return {f".{name.lower()}" for name in sf.available_formats()} | {".aif", ".oga", ".opus"}
+
+
+def _jobs(source: Path, target: Path) -> list[tuple[Path, Path]]:
+    """Pairs ``(input file, output .wav file)``."""
+    if source.is_dir():
+        exts = _audio_extensions()
+        files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in exts)
+        if not files:
+            raise CLIError(f"no audio files in folder {source}")
+        if target.exists() and not target.is_dir():
+            raise CLIError(f"input {source} is a folder, so output {target} must be one too")
+        if target.resolve() == source.resolve():
+            raise CLIError(f"output folder {target} must differ from the input folder")
+        names = [p.stem + ".wav" for p in files]
+        if len(set(names)) != len(names):
+            raise CLIError(f"two files in {source} would both be written as the same .wav")
+        return [(p, target / name) for p, name in zip(files, names, strict=True)]
+    if not source.exists():
+        raise CLIError(f"input not found: {source}")
+    if target.is_dir():
+        return [(source, target / (source.stem + ".wav"))]
+    if target.suffix.lower() != ".wav":
+        raise CLIError(f"output {target} must be a .wav file (or an existing folder)")
+    return [(source, target)]
+
+
+def _load(path: Path, role: str, device: str) -> nn.Module:
+    """Load a final model file and check it is a TD-CNN (``role="model"``) or a vocoder."""
+    try:
+        name = load_checkpoint(path, MODEL_KIND)["model"]
+    except (ValueError, FileNotFoundError):
+        raise
+    except Exception as err:  # torch.load on arbitrary bytes can raise almost anything
+        raise CLIError(f"cannot read {path} as a tdpr checkpoint: {type(err).__name__}") from err
+    if role == "vocoder" and name not in VOCODERS:
+        raise CLIError(f"--vocoder {path} holds a {name!r} model, not a vocoder (tfgan)")
+    if role == "model" and name in VOCODERS:
+        raise CLIError(f"--model {path} holds the vocoder {name!r}; pass it as --vocoder")
+    return load_model(path, map_location=device)
+
+
+def build_enhancer(args: argparse.Namespace) -> Enhancer:
+    """Load the checkpoints named on the command line into an :class:`Enhancer`."""
+    if args.vocoder is None and not args.no_phase_repair:
+        raise CLIError("phase repair needs --vocoder CKPT; pass --no-phase-repair to skip it")
+    if args.vocoder is not None and args.no_phase_repair:
+        logger.warning("--no-phase-repair given: the vocoder %s is not used", args.vocoder)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as err:
+        raise CLIError(f"unknown --device {args.device!r}: {err}") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CLIError(f"--device {args.device}: CUDA is not available here")
+    model = _load(args.model, "model", args.device)
+    vocoder = None if args.no_phase_repair else _load(args.vocoder, "vocoder", args.device)
+    if vocoder is None:
+        logger.info("phase repair is off: writing the TD-CNN output as it is")
+    return Enhancer(model, vocoder, device=device, chunk_seconds=args.chunk_seconds)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Enhance every input file; exit status 2 with a one-line message on bad input."""
+    jobs = _jobs(args.input, args.output)
+    for source, _ in jobs:
+        probe_audio(source)
+    enhancer = build_enhancer(args)
+    tty = sys.stderr.isatty()
+    for source, target in tqdm(jobs, disable=not tty or len(jobs) == 1, unit="file"):
+        enhance_file(source, target, enhancer, progress=tty)
+    logger.info("enhanced %d file(s) into %s", len(jobs), args.output)
+    return 0

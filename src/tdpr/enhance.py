@@ -1,0 +1,283 @@
+"""Enhancement of recordings of any length and rate: TD-CNN, then (optionally) TD-PR, in chunks.
+
+A recording is cut into chunks of about ``chunk_seconds`` (equal shares of its length, so no chunk
+is tiny). Each chunk is processed together with ``context_seconds`` of audio on both sides (the
+TD-CNN's receptive field, the vocoder's, and the 1024-sample STFT windows of phase repair all
+need it), and only its core is kept. Neighbouring cores overlap by ``crossfade_seconds`` and are
+blended with complementary raised-cosine ramps (``sin²`` and ``cos²``, summing to exactly 1).
+Each segment starts on a multiple of :attr:`Enhancer.align` samples (256, the STFT hop and
+SEANet's total stride, times the model's own stride when it has one), so the STFT frames and the
+strided convs of a chunk line up with those of the whole signal: away from the file's ends,
+chunked output equals whole-signal output up to float error for models whose receptive field
+fits in the context. (Demucs is the exception: its BLSTM sees the whole segment and its padding
+is centred, so, as with Demucs's own split inference, chunks differ slightly from one pass.)
+
+Memory: :meth:`Enhancer.stream` holds one segment (chunk + 2 × context) of input, the model's
+activations for it, and one cross-fade of output; it reads blocks and yields finished output as
+it goes. :func:`enhance_file` streams a 16-kHz input from disk straight to disk, so its memory
+does not grow with the file's length. An input at another rate is read whole and resampled first
+(``scipy.signal.resample_poly``), which holds the input and its 16-kHz copy in memory (about
+4 bytes × channels × (input samples + output samples), plus scipy's float64 work copy of one
+channel); only the enhancement after it is streamed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from tdpr.audio import AudioError, resample, to_pcm16
+from tdpr.dsp.phase import N_FFT, td_pr
+from tdpr.fsio import atomic_path
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+#: Shortest input (at 16 kHz): the reflect padding of the 1024-point STFT needs T > 512.
+MIN_SAMPLES = N_FFT // 2 + 1
+#: Shortest chunk: cores stay longer than one STFT window even after the equal split.
+MIN_CHUNK = 2 * N_FFT
+BLOCK = SAMPLE_RATE  # samples per block read from disk
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk: input segment ``[seg_start, seg_end)``, output ``[out_start, out_end)``."""
+
+    seg_start: int
+    seg_end: int
+    out_start: int
+    out_end: int
+
+
+def plan_chunks(length: int, chunk: int, context: int, fade: int, align: int) -> list[Chunk]:
+    """Cut ``length`` samples into ``ceil(length / chunk)`` equal shares with context and fades.
+
+    The output of chunk k spans its core plus half a cross-fade into each neighbour (none at the
+    file's ends); its input segment adds ``context`` on both sides, its start rounded down to a
+    multiple of ``align``.
+    """
+    count = max(1, math.ceil(length / chunk))
+    bounds = [round(k * length / count) for k in range(count + 1)]
+    left = fade // 2
+    chunks = []
+    for k in range(count):
+        out_start = 0 if k == 0 else bounds[k] - left
+        out_end = length if k == count - 1 else bounds[k + 1] - left + fade
+        seg_start = max(0, (out_start - context) // align * align)
+        chunks.append(Chunk(seg_start, min(length, out_end + context), out_start, out_end))
+    return chunks
+
+
+def _ramps(fade: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raised-cosine fade-in and fade-out of ``fade`` samples; they sum to 1."""
+    fade_in = np.sin(0.5 * np.pi * (np.arange(fade) + 0.5) / max(fade, 1)) ** 2
+    return fade_in.astype(np.float32), (1.0 - fade_in).astype(np.float32)
+
+
+class Enhancer:
+    """A TD-CNN, optionally followed by TD-PR with a vocoder, applied chunk by chunk.
+
+    Args:
+        model: waveform model ``(1, 1, T) -> (1, 1, T)`` (a registered TD-CNN).
+        vocoder: model with ``vocode`` (a :class:`~tdpr.models.tfgan.TFGANGenerator`), or None
+            for no phase repair.
+        device: where the models run.
+        chunk_seconds: target chunk length (≥ 2048 samples and ≥ 2 cross-fades).
+        context_seconds: audio added on each side of a chunk (default 1 s; at least 1024
+            samples is advisable with phase repair).
+        crossfade_seconds: overlap of neighbouring chunks (0: hard joins).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        vocoder: nn.Module | None = None,
+        device: str | torch.device = "cpu",
+        chunk_seconds: float = 10.0,
+        context_seconds: float = 1.0,
+        crossfade_seconds: float = 0.25,
+    ) -> None:
+        self.chunk = round(chunk_seconds * SAMPLE_RATE)
+        self.context = round(context_seconds * SAMPLE_RATE)
+        self.fade = round(crossfade_seconds * SAMPLE_RATE)
+        if self.context < 0 or self.fade < 0:
+            raise ValueError("context_seconds and crossfade_seconds must be non-negative")
+        if self.chunk < max(MIN_CHUNK, 2 * self.fade):
+            raise ValueError(
+                f"chunk_seconds={chunk_seconds} is too short: a chunk needs at least "
+                f"{MIN_CHUNK} samples ({MIN_CHUNK / SAMPLE_RATE:.3f} s) and two cross-fades"
+            )
+        if vocoder is not None and not hasattr(vocoder, "vocode"):
+            raise ValueError(f"the vocoder ({type(vocoder).__name__}) has no vocode method")
+        if vocoder is not None and self.context < N_FFT:
+            logger.warning("context of %d samples is shorter than the STFT window", self.context)
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.vocoder = vocoder.to(self.device).eval() if vocoder is not None else None
+        self.align = math.lcm(256, int(getattr(model, "total_stride", 1)))
+
+    def plan(self, length: int) -> list[Chunk]:
+        """The chunks of a ``length``-sample input."""
+        return plan_chunks(length, self.chunk, self.context, self.fade, self.align)
+
+    def process(self, segment: np.ndarray) -> np.ndarray:
+        """Enhance one segment: ``(L,) -> (L,)`` float32, model then TD-PR (if a vocoder)."""
+        x = torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))
+        with torch.inference_mode():
+            y = self.model(x.to(self.device).view(1, 1, -1))
+            if self.vocoder is not None:
+                y = td_pr(y, self.vocoder)
+            return y[0, 0].float().cpu().numpy()
+
+    def _segment(self, chunk: Chunk, blocks: Iterator[np.ndarray], buf: list, start: int):
+        """Read blocks until the buffer covers ``chunk``'s segment; ``(segment, buffer)``."""
+        have = start + sum(len(b) for b in buf)
+        while have < chunk.seg_end:
+            block = next(blocks, None)
+            if block is None:
+                raise AudioError(f"the input ended after {have} of {chunk.seg_end}+ samples")
+            if not np.all(np.isfinite(block)):
+                raise AudioError(
+                    f"input holds NaN or infinite samples (near {have / SAMPLE_RATE:.1f} s)"
+                )
+            buf.append(np.asarray(block, dtype=np.float32).reshape(len(block), -1))
+            have += len(block)
+        data = np.concatenate(buf) if len(buf) > 1 else buf[0]
+        return data[chunk.seg_start - start : chunk.seg_end - start], data
+
+    def stream(
+        self, blocks: Iterable[np.ndarray], length: int, progress: bool = False
+    ) -> Iterator[np.ndarray]:
+        """Enhance a stream of blocks of a ``length``-sample, 16-kHz input.
+
+        Args:
+            blocks: consecutive ``(n, C)`` (or ``(n,)``) float blocks, ``length`` samples in
+                all; each channel is enhanced on its own.
+            length: total number of samples (≥ :data:`MIN_SAMPLES`).
+            progress: show a tqdm bar over chunks (on a terminal only).
+
+        Yields:
+            Consecutive ``(n, C)`` float32 output blocks, ``length`` samples in all.
+
+        Raises:
+            AudioError: too short, non-finite samples, or fewer samples than ``length``.
+        """
+        if length < MIN_SAMPLES:
+            raise AudioError(f"input has {length} samples; at least {MIN_SAMPLES} are needed")
+        chunks = self.plan(length)
+        fade_in, fade_out = _ramps(self.fade)
+        blocks, buf, start, pending = iter(blocks), [], 0, None
+        for k, chunk in enumerate(
+            tqdm(chunks, disable=not progress or None, unit="chunk", leave=False)
+        ):
+            segment, data = self._segment(chunk, blocks, buf, start)
+            lo, hi = chunk.out_start - chunk.seg_start, chunk.out_end - chunk.seg_start
+            out = np.stack([self.process(segment[:, c])[lo:hi] for c in range(data.shape[1])], 1)
+            if pending is not None:
+                out[: self.fade] = out[: self.fade] * fade_in[:, None] + pending
+            if k < len(chunks) - 1 and self.fade:
+                pending = out[-self.fade :] * fade_out[:, None]
+                out = out[: -self.fade]
+            yield out
+            next_start = chunks[k + 1].seg_start if k < len(chunks) - 1 else length
+            buf, start = [data[next_start - start :]], next_start
+
+    def enhance(self, audio: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Enhance a mono 16-kHz signal held in memory: ``(T,) -> (T,)`` float32."""
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 1:
+            raise AudioError(f"enhance expects a (T,) signal, got shape {audio.shape}")
+        out = np.empty_like(audio)
+        pos = 0
+        blocks = (audio[i : i + BLOCK] for i in range(0, len(audio), BLOCK))
+        for block in self.stream(blocks, len(audio), progress):
+            out[pos : pos + len(block)] = block[:, 0]
+            pos += len(block)
+        return out
+
+
+def probe_audio(path: str | os.PathLike) -> Any:
+    """``soundfile.info`` with clear errors for missing, unreadable and empty files.
+
+    Raises:
+        AudioError: no such file, not a format libsndfile reads, or no samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"input not found: {path}")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError(f"cannot read {path}: not a supported audio format ({err})") from err
+    if info.frames <= 0:
+        raise AudioError(f"{path} holds no samples")
+    return info
+
+
+def _resampled_blocks(path: Path, rate: int) -> Iterator[np.ndarray]:
+    """The whole file, resampled to 16 kHz, in blocks (memory: the module docstring)."""
+    audio, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    if not np.all(np.isfinite(audio)):
+        raise AudioError(f"{path} holds NaN or infinite samples")
+    audio = resample(audio, rate, SAMPLE_RATE)
+    for i in range(0, len(audio), BLOCK):
+        yield audio[i : i + BLOCK]
+
+
+def enhance_file(
+    in_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    enhancer: Enhancer,
+    progress: bool = False,
+) -> Path:
+    """Enhance one audio file and write 16-bit PCM WAV at 16 kHz, channel by channel.
+
+    Args:
+        in_path: any file soundfile reads, at any rate (resampled to 16 kHz first).
+        out_path: output WAV; written atomically, never partially.
+        enhancer: the models and chunking.
+        progress: tqdm bar over chunks (on a terminal only).
+
+    Returns:
+        ``out_path``.
+
+    Raises:
+        AudioError: unreadable or unsupported file, no samples, shorter than
+            :data:`MIN_SAMPLES` at 16 kHz (32 ms), or NaN/infinite samples. No output is left.
+    """
+    in_path, out_path = Path(in_path), Path(out_path)
+    if in_path.resolve() == out_path.resolve():
+        raise AudioError(f"output {out_path} would overwrite its input")
+    info = probe_audio(in_path)
+    length = math.ceil(info.frames * SAMPLE_RATE / info.samplerate)  # resample_poly's length
+    if length < MIN_SAMPLES:
+        raise AudioError(
+            f"{in_path} is too short: {info.frames} samples at {info.samplerate} Hz; at least "
+            f"{MIN_SAMPLES} samples at {SAMPLE_RATE} Hz ({MIN_SAMPLES / SAMPLE_RATE * 1e3:.0f} ms)"
+        )
+    clipped = 0
+    with sf.SoundFile(str(in_path)) as source, atomic_path(out_path, suffix=".wav") as tmp:
+        if info.samplerate == SAMPLE_RATE:
+            blocks = source.blocks(BLOCK, dtype="float32", always_2d=True)
+        else:
+            blocks = _resampled_blocks(in_path, info.samplerate)
+        with sf.SoundFile(tmp, "w", SAMPLE_RATE, info.channels, "PCM_16", format="WAV") as sink:
+            for block in enhancer.stream(blocks, length, progress):
+                clipped += int(np.count_nonzero(np.abs(block) > 1.0))
+                sink.write(to_pcm16(block))
+    if clipped:
+        logger.warning("%s: %d samples clipped to full scale", out_path, clipped)
+    logger.info("enhanced %s -> %s (%.1f s)", in_path, out_path, length / SAMPLE_RATE)
+    return out_path

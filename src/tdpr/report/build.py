@@ -1,0 +1,157 @@
+"""Workflow-facing builders: one call per report rule, from files in to files out.
+
+Each function reads the small tidy products of the pipeline (metrics CSV, manifests, histories,
+parameter counts) and calls the table, figure and listening-kit modules; nothing here trains or
+enhances, so restyling a figure never reruns a model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from tdpr.evaluate import read_manifest
+from tdpr.fsio import write_text_atomic
+from tdpr.models import build_model, count_parameters
+from tdpr.report import figures, listening, ratings, tables
+
+logger = logging.getLogger(__name__)
+
+#: Label of the clean reference in figures and the listening kit.
+GROUND_TRUTH = "Ground truth"
+
+
+def lsd_convention(n_fft: int, hop: int, floor: float) -> str:
+    """The LSD convention stated under every table (``{n_clips}`` is filled in by the writer)."""
+    return (
+        f"LSD: |STFT|^2 with n_fft {n_fft}, hop {hop}, periodic Hann, centred; log10 with a "
+        f"power floor of {floor:g}; mean over frames of the RMS over bins; 16-bit stored audio; "
+        "mean over {n_clips} test clips"
+    )
+
+
+def write_param_counts(
+    models: Mapping[str, Mapping[str, Any]],
+    vocoder_arch: Mapping[str, Any],
+    out_json: str | os.PathLike,
+) -> dict[str, int]:
+    """Parameter counts of the configured models and the vocoder, built on the meta device."""
+    counts = {}
+    with torch.device("meta"):
+        for name, arch in {**models, "tfgan": vocoder_arch}.items():
+            counts[name] = count_parameters(build_model(name, **dict(arch)))
+    write_text_atomic(out_json, json.dumps(counts, indent=2) + "\n")
+    return counts
+
+
+def build_tables(
+    metrics_csv: str | os.PathLike,
+    params_json: str | os.PathLike,
+    models: Sequence[str],
+    cutoffs: Sequence[int],
+    out_dir: str | os.PathLike,
+    convention: str,
+) -> None:
+    """Table 1 and the extended table, each as CSV, Markdown and LaTeX, into ``out_dir``."""
+    metrics = pd.read_csv(metrics_csv, dtype={"clip": str})
+    params = json.loads(Path(params_json).read_text())
+    out = Path(out_dir)
+    table = tables.table1(metrics, params, list(models), list(cutoffs))
+    tables.write_table1(
+        table, out / "table1.csv", out / "table1.md", out / "table1.tex", convention
+    )
+    extended = tables.extended_table(metrics, cutoffs=list(cutoffs))
+    tables.write_extended_table(
+        extended,
+        out / "table_extended.csv",
+        out / "table_extended.md",
+        out / "table_extended.tex",
+        convention,
+    )
+
+
+def figure_clip(manifest: str | os.PathLike, clip_id: str | None) -> str:
+    """``clip_id`` if the manifest has it (error otherwise), else its first clip."""
+    clips = sorted(read_manifest(manifest))
+    if clip_id is None:
+        return clips[0]
+    if clip_id not in clips:
+        raise ValueError(f"report.figure_clip {clip_id!r} is not a test clip of {manifest}")
+    return clip_id
+
+
+def build_signal_figures(
+    manifests: Mapping[str, str | os.PathLike],
+    clip_id: str | None,
+    cutoff_hz: float,
+    phase_bin: int,
+    phase_frames: int,
+    out_phase: str | os.PathLike,
+    out_spectrograms: str | os.PathLike,
+) -> None:
+    """Figs. 4 and 5 for one test clip: phase of one bin, and magnitude spectrograms.
+
+    Args:
+        manifests: system label -> manifest at the figure's cutoff (``Ground truth`` included).
+    """
+    clip = figure_clip(manifests[GROUND_TRUTH], clip_id)
+    signals, rate = figures.load_figure_signals(manifests, clip)
+    figures.plot_phase_bin(signals, phase_bin, phase_frames, out=out_phase, sample_rate=rate)
+    figures.plot_spectrograms(signals, out_spectrograms, rate, cutoff_hz)
+    logger.info("figures of clip %s at %s Hz", clip, cutoff_hz)
+
+
+def build_metric_figures(
+    metrics_csv: str | os.PathLike,
+    histories: Mapping[str, str | os.PathLike],
+    out_lsd: str | os.PathLike,
+    out_training: str | os.PathLike,
+) -> None:
+    """LSD against cutoff per system, and the training curves of every model."""
+    metrics = pd.read_csv(metrics_csv, dtype={"clip": str})
+    figures.plot_lsd_vs_cutoff(metrics, out_lsd)
+    curves = {label: pd.read_csv(path) for label, path in histories.items()}
+    figures.plot_training_curves(curves, out_training)
+
+
+def build_listening_kit(
+    clips_manifest: str | os.PathLike,
+    manifests: Mapping[str, str | os.PathLike],
+    out_dir: str | os.PathLike,
+    models: Sequence[str],
+    ab_model: str,
+    n_pieces: int,
+    offset_s: float,
+    duration_s: float,
+    target_lufs: float,
+    seed: int,
+) -> pd.DataFrame:
+    """Choose the pieces and write the AB and MOS tests (WAVs + webMUSHRA configurations)."""
+    pieces = listening.choose_pieces(clips_manifest, n=n_pieces, seed=seed)
+    return listening.export_listening_test(
+        pieces,
+        manifests,
+        out_dir,
+        list(models),
+        ab_model=ab_model,
+        offset_s=offset_s,
+        duration_s=duration_s,
+        target_lufs=target_lufs,
+        seed=seed,
+    )
+
+
+def build_rating_figures(
+    rating_files: Sequence[str | os.PathLike], out_ab: str | os.PathLike, out_mos: str | os.PathLike
+) -> None:
+    """Figs. 2 and 3 from real listening-test results."""
+    results = ratings.read_ratings(list(rating_files))
+    ratings.plot_ab_preference(results, out_ab)
+    ratings.plot_mos(results, out_mos)

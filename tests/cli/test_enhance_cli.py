@@ -1,0 +1,137 @@
+"""``tdpr enhance``: files and folders, phase repair on and off, wrong checkpoints, bad inputs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import piano_like
+
+from tdpr.cli import main
+from tdpr.enhance import Enhancer
+from tdpr.models import build_model
+from tdpr.train.checkpoint import save_model
+
+SEANET = {"base_channels": 4, "strides": [2, 4], "latent_dim": 8}
+TFGAN = {"mult": 8, "n_residual_layers": 2}
+PCM_STEP = 1.01 / 32768
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny ops: a second thread only waits on a shared machine
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def checkpoints(tmp_path: Path) -> dict[str, Path]:
+    torch.manual_seed(0)
+    paths = {}
+    for name, kwargs in (("seanet", SEANET), ("tfgan", TFGAN)):
+        paths[name] = save_model(
+            tmp_path / f"{name}.pt", name, kwargs, build_model(name, **kwargs), {}
+        )
+    return paths
+
+
+def write(path: Path, seconds: float = 1.2, rate: int = 16_000, channels: int = 1) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, piano_like(seconds, rate, channels=channels), rate, subtype="PCM_16")
+    return path
+
+
+def expected(path: Path, vocoder: bool) -> np.ndarray:
+    torch.manual_seed(0)
+    model = build_model("seanet", **SEANET)
+    voc = build_model("tfgan", **TFGAN) if vocoder else None
+    audio, _ = sf.read(path, dtype="float32")
+    return Enhancer(model, voc).enhance(audio)
+
+
+def test_file_with_phase_repair(tmp_path, checkpoints):
+    src = write(tmp_path / "in.wav")
+    out = tmp_path / "out" / "enhanced.wav"
+    args = ["enhance", str(src), str(out), "--model", str(checkpoints["seanet"])]
+    assert main([*args, "--vocoder", str(checkpoints["tfgan"])]) == 0
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.subtype) == (16_000, 1, "PCM_16")
+    got, _ = sf.read(out, dtype="float32")
+    np.testing.assert_allclose(got, np.clip(expected(src, True), -1, 1), atol=PCM_STEP)
+
+
+def test_folder_without_phase_repair(tmp_path, checkpoints, caplog):
+    write(tmp_path / "in" / "a.wav")
+    write(tmp_path / "in" / "b.flac", rate=44_100, channels=2)
+    (tmp_path / "in" / "notes.txt").write_text("not audio")
+    out = tmp_path / "out"
+    args = ["enhance", str(tmp_path / "in"), str(out), "--model", str(checkpoints["seanet"])]
+    assert main([*args, "--no-phase-repair", "--chunk-seconds", "0.5"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.wav", "b.wav"]
+    got, _ = sf.read(out / "a.wav", dtype="float32")
+    np.testing.assert_allclose(got, expected(tmp_path / "in" / "a.wav", False), atol=PCM_STEP)
+    assert sf.info(out / "b.wav").channels == 2 and sf.info(out / "b.wav").samplerate == 16_000
+
+
+def run_failing(argv: list[str], capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    "model, vocoder, message",
+    [
+        ("seanet", None, "needs --vocoder"),
+        ("tfgan", "tfgan", "pass it as --vocoder"),
+        ("seanet", "seanet", "not a vocoder"),
+        ("text", "tfgan", "cannot read .* as a tdpr checkpoint"),
+        ("pickle_key", "tfgan", "cannot read .* as a tdpr checkpoint"),
+        ("missing", "tfgan", "not found"),
+    ],
+)
+def test_wrong_checkpoints_stop_before_any_output(
+    tmp_path, checkpoints, capsys, model, vocoder, message
+):
+    checkpoints["text"] = tmp_path / "text.pt"
+    checkpoints["text"].write_text("not a checkpoint")
+    checkpoints["pickle_key"] = tmp_path / "hello.pt"
+    checkpoints["pickle_key"].write_text("hello")  # 'h' is a pickle opcode: a KeyError in torch
+    checkpoints["missing"] = tmp_path / "missing.pt"
+    src = write(tmp_path / "in.wav")
+    out = tmp_path / "out.wav"
+    argv = ["enhance", str(src), str(out), "--model", str(checkpoints[model])]
+    if vocoder:
+        argv += ["--vocoder", str(checkpoints[vocoder])]
+    assert re.search(message, run_failing(argv, capsys))
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda p: sf.write(p / "in.wav", np.zeros(1), 16_000), "at least 513 samples"),
+        (lambda p: (p / "in.wav").write_text("text"), "not a supported audio format"),
+        (lambda p: None, "not found"),
+    ],
+)
+def test_bad_inputs_exit_2_without_output(tmp_path, checkpoints, capsys, setup, message):
+    setup(tmp_path)
+    out = tmp_path / "out.wav"
+    argv = ["enhance", str(tmp_path / "in.wav"), str(out)]
+    argv += ["--model", str(checkpoints["seanet"]), "--no-phase-repair"]
+    assert message in run_failing(argv, capsys)
+    assert not out.exists()
+
+
+def test_output_must_be_a_wav_file(tmp_path, checkpoints, capsys):
+    src = write(tmp_path / "in.wav")
+    argv = ["enhance", str(src), str(tmp_path / "out.flac")]
+    argv += ["--model", str(checkpoints["seanet"]), "--no-phase-repair"]
+    assert ".wav" in run_failing(argv, capsys)

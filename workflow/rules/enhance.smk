@@ -1,0 +1,83 @@
+"""Enhancement stage: the TFGAN vocoder, TD-CNN outputs on the test sets, TD-PR, GT-phase."""
+
+
+rule train_vocoder:
+    """Train the TFGAN vocoder on clean training clips (resumable from results/vocoder/work)."""
+    input:
+        train="results/clips/train.csv",
+        valid="results/clips/validation.csv",
+    output:
+        model="results/vocoder/tfgan.pt",
+        history="results/vocoder/history.csv",
+    params:
+        arch=config["vocoder"]["arch"],
+        discriminator=config["vocoder"]["discriminator"],
+        train=config["vocoder"]["train"],
+        work_dir="results/vocoder/work",
+    threads: 4
+    resources:
+        gpu=1,
+        mem_mb=16000,
+        runtime=7 * 24 * 60,
+    log:
+        "logs/train_vocoder.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/train_vocoder.py"
+
+
+rule enhance_testset:
+    """The TD-CNN's outputs for one degraded test set (chunked, no phase repair)."""
+    input:
+        model="results/models/{model}/model.pt",
+        testset="results/testsets/{cutoff}.csv",
+    output:
+        manifest="results/enhanced/{model}/{cutoff}.csv",
+        audio=directory("results/enhanced/{model}/{cutoff}"),
+    params:
+        enhance=get_enhance_params(),
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "logs/enhance_testset/{model}-{cutoff}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/enhance_testset.py"
+
+
+rule repair_phase:
+    """TD-PR: each TD-CNN output's magnitude with the phase of the vocoder's resynthesis."""
+    input:
+        vocoder="results/vocoder/tfgan.pt",
+        enhanced="results/enhanced/{model}/{cutoff}.csv",
+    output:
+        manifest="results/tdpr/{model}/{cutoff}.csv",
+        audio=directory("results/tdpr/{model}/{cutoff}"),
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "logs/repair_phase/{model}-{cutoff}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/repair_phase.py"
+
+
+rule oracle_phase:
+    """GT-phase oracle: each TD-CNN output's magnitude with the ground truth's phase."""
+    input:
+        enhanced="results/enhanced/{model}/{cutoff}.csv",
+        reference="results/clips/test.csv",
+    output:
+        manifest="results/gtphase/{model}/{cutoff}.csv",
+        audio=directory("results/gtphase/{model}/{cutoff}"),
+    log:
+        "logs/oracle_phase/{model}-{cutoff}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/oracle_phase.py"

@@ -1,0 +1,148 @@
+"""Report stage: Table 1 and the extended table, the figures, and the listening-test kit.
+
+These rules are cheap and read only small tidy files; each lists the module that draws its
+product as an input, so editing a table or a figure reruns that rule and nothing upstream.
+"""
+
+
+rule count_parameters:
+    """Parameter counts of the configured TD-CNNs and the vocoder (built on the meta device)."""
+    output:
+        json="results/tables/params.json",
+    params:
+        models={m: MODEL_CONFIGS[m][0] for m in MODELS},
+        vocoder=config["vocoder"]["arch"],
+    log:
+        "logs/count_parameters.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/count_parameters.py"
+
+
+rule make_table:
+    """Table 1 (LSD per cutoff, AVG, parameters) and the extended metrics table."""
+    input:
+        metrics="results/metrics/metrics.csv",
+        params="results/tables/params.json",
+        code=workflow.source_path("../../src/tdpr/report/tables.py"),
+    output:
+        table1=report(
+            "results/tables/table1.md",
+            caption="../report/table1.rst",
+            category="Tables",
+        ),
+        extended=report(
+            "results/tables/table_extended.md",
+            caption="../report/table_extended.rst",
+            category="Tables",
+        ),
+        csv="results/tables/table1.csv",
+        tex="results/tables/table1.tex",
+    params:
+        models=MODELS,
+        cutoffs=[int(c) for c in CUTOFFS],
+        convention=get_convention,
+    log:
+        "logs/make_table.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/make_table.py"
+
+
+rule plot_signals:
+    """Fig. 4 (phase of one STFT bin) and Fig. 5 (magnitude spectrograms) for one test clip."""
+    input:
+        unpack(get_figure_manifests),
+        code=workflow.source_path("../../src/tdpr/report/figures.py"),
+    output:
+        phase=report(
+            "results/figures/phase_bin.png",
+            caption="../report/fig_phase.rst",
+            category="Figures",
+        ),
+        spectrograms=report(
+            "results/figures/spectrograms.png",
+            caption="../report/fig_spectrograms.rst",
+            category="Figures",
+        ),
+    params:
+        clip=REPORT["figure_clip"],
+        cutoff=REPORT["figure_cutoff"],
+        phase_bin=REPORT["phase_bin"],
+        phase_frames=REPORT["phase_frames"],
+    log:
+        "logs/plot_signals.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/plot_signals.py"
+
+
+rule plot_metrics:
+    """LSD against cutoff per system, and the training curves of every model."""
+    input:
+        unpack(get_histories),
+        metrics="results/metrics/metrics.csv",
+        code=workflow.source_path("../../src/tdpr/report/figures.py"),
+    output:
+        lsd=report(
+            "results/figures/lsd_vs_cutoff.png",
+            caption="../report/fig_lsd_cutoff.rst",
+            category="Figures",
+        ),
+        training=report(
+            "results/figures/training_curves.png",
+            caption="../report/fig_training.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/plot_metrics.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/plot_metrics.py"
+
+
+rule export_listening_test:
+    """The AB and MOS listening tests: loudness-matched 5-s excerpts and webMUSHRA configs."""
+    input:
+        unpack(get_listening_manifests),
+        clips="results/clips/test.csv",
+        code=workflow.source_path("../../src/tdpr/report/listening.py"),
+    output:
+        excerpts="results/listening/excerpts.csv",
+    params:
+        kit=get_listening_params,
+        out_dir="results/listening",
+    log:
+        "logs/export_listening_test.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/export_listening_test.py"
+
+
+rule ingest_ratings:
+    """Figs. 2 (AB preference) and 3 (MOS box plots) from real listening-test results."""
+    input:
+        ratings=REPORT["ratings"],
+        code=workflow.source_path("../../src/tdpr/report/ratings.py"),
+    output:
+        ab=report(
+            "results/figures/ab_preference.png",
+            caption="../report/fig_ab.rst",
+            category="Listening tests",
+        ),
+        mos=report(
+            "results/figures/mos.png",
+            caption="../report/fig_mos.rst",
+            category="Listening tests",
+        ),
+    log:
+        "logs/ingest_ratings.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    script:
+        "../scripts/ingest_ratings.py"

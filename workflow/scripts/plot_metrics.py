@@ -1,0 +1,19 @@
+"""Snakemake wrapper of rule plot_metrics: LSD against cutoff, and the training curves."""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+import common  # noqa: F401  (makes tdpr importable)
+
+from tdpr.report.build import build_metric_figures
+from tdpr.runlog import log_to
+
+log_to(snakemake.log[0])
+build_metric_figures(
+    metrics_csv=snakemake.input.metrics,
+    histories={k: v for k, v in snakemake.input.items() if k not in ("metrics", "code")},
+    out_lsd=snakemake.output.lsd,
+    out_training=snakemake.output.training,
+)
