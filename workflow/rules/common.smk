@@ -190,7 +190,7 @@ def get_convention(wildcards):
 
 
 def get_final_outputs():
-    """The products of `rule all`: metrics, tables, figures, the listening kit."""
+    """What the default target builds: metrics, tables, figures, the listening kit."""
     outputs = [
         "results/metrics/summary.csv",
         "results/tables/table1.md",

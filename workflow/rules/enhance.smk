@@ -9,20 +9,20 @@ rule train_vocoder:
     output:
         model="results/vocoder/tfgan.pt",
         history="results/vocoder/history.csv",
-    params:
-        arch=config["vocoder"]["arch"],
-        discriminator=config["vocoder"]["discriminator"],
-        train=config["vocoder"]["train"],
-        work_dir="results/vocoder/work",
+    log:
+        "logs/train_vocoder.log",
+    conda:
+        "../../envs/tdpr.yaml"
     threads: 4
     resources:
         gpu=1,
         mem_mb=16000,
         runtime=7 * 24 * 60,
-    log:
-        "logs/train_vocoder.log",
-    conda:
-        "../../envs/tdpr.yaml"
+    params:
+        arch=config["vocoder"]["arch"],
+        discriminator=config["vocoder"]["discriminator"],
+        train=config["vocoder"]["train"],
+        work_dir="results/vocoder/work",
     script:
         "../scripts/train_vocoder.py"
 
@@ -35,15 +35,15 @@ rule enhance_testset:
     output:
         manifest="results/enhanced/{model}/{cutoff}.csv",
         audio=directory("results/enhanced/{model}/{cutoff}"),
-    params:
-        enhance=get_enhance_params(),
-    threads: 2
-    resources:
-        gpu=1,
     log:
         "logs/enhance_testset/{model}-{cutoff}.log",
     conda:
         "../../envs/tdpr.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        enhance=get_enhance_params(),
     script:
         "../scripts/enhance_testset.py"
 
@@ -56,13 +56,13 @@ rule repair_phase:
     output:
         manifest="results/tdpr/{model}/{cutoff}.csv",
         audio=directory("results/tdpr/{model}/{cutoff}"),
-    threads: 2
-    resources:
-        gpu=1,
     log:
         "logs/repair_phase/{model}-{cutoff}.log",
     conda:
         "../../envs/tdpr.yaml"
+    threads: 2
+    resources:
+        gpu=1,
     script:
         "../scripts/repair_phase.py"
 

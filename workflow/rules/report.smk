@@ -9,13 +9,13 @@ rule count_parameters:
     """Parameter counts of the configured TD-CNNs and the vocoder (built on the meta device)."""
     output:
         json="results/tables/params.json",
-    params:
-        models={m: MODEL_CONFIGS[m][0] for m in MODELS},
-        vocoder=config["vocoder"]["arch"],
     log:
         "logs/count_parameters.log",
     conda:
         "../../envs/tdpr.yaml"
+    params:
+        models={m: MODEL_CONFIGS[m][0] for m in MODELS},
+        vocoder=config["vocoder"]["arch"],
     script:
         "../scripts/count_parameters.py"
 
@@ -39,14 +39,14 @@ rule make_table:
         ),
         csv="results/tables/table1.csv",
         tex="results/tables/table1.tex",
-    params:
-        models=MODELS,
-        cutoffs=[int(c) for c in CUTOFFS],
-        convention=get_convention,
     log:
         "logs/make_table.log",
     conda:
         "../../envs/tdpr.yaml"
+    params:
+        models=MODELS,
+        cutoffs=[int(c) for c in CUTOFFS],
+        convention=get_convention,
     script:
         "../scripts/make_table.py"
 
@@ -67,15 +67,15 @@ rule plot_signals:
             caption="../report/fig_spectrograms.rst",
             category="Figures",
         ),
+    log:
+        "logs/plot_signals.log",
+    conda:
+        "../../envs/tdpr.yaml"
     params:
         clip=REPORT["figure_clip"],
         cutoff=REPORT["figure_cutoff"],
         phase_bin=REPORT["phase_bin"],
         phase_frames=REPORT["phase_frames"],
-    log:
-        "logs/plot_signals.log",
-    conda:
-        "../../envs/tdpr.yaml"
     script:
         "../scripts/plot_signals.py"
 
@@ -113,13 +113,12 @@ rule export_listening_test:
         code=workflow.source_path("../../src/tdpr/report/listening.py"),
     output:
         excerpts="results/listening/excerpts.csv",
-    params:
-        kit=get_listening_params,
-        out_dir="results/listening",
     log:
         "logs/export_listening_test.log",
     conda:
         "../../envs/tdpr.yaml"
+    params:
+        kit=get_listening_params,
     script:
         "../scripts/export_listening_test.py"
 

@@ -1,5 +1,6 @@
 """Snakemake wrapper of rule export_listening_test: the AB and MOS listening-test kit."""
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,6 +15,6 @@ log_to(snakemake.log[0])
 build_listening_kit(
     clips_manifest=snakemake.input.clips,
     manifests={k: v for k, v in snakemake.input.items() if k not in ("clips", "code")},
-    out_dir=snakemake.params.out_dir,
+    out_dir=Path(snakemake.output.excerpts).parent,
     **snakemake.params.kit,
 )
