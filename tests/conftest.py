@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -79,3 +80,12 @@ def small_dataset(tmp_path: Path) -> Path:
     ]
     write_dataset(root, recordings, rate=44100)
     return root
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one torch thread: tiny ops only wait on a second one on a shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -92,6 +92,15 @@ def _check_consistency(config: dict[str, Any]) -> None:
         )
 
 
+def check_keys(values: dict[str, Any], allowed: Any, section: str) -> None:
+    """Raise :class:`ConfigError` naming every key of ``values`` that is not in ``allowed``."""
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"unknown {section} key(s) {unknown} (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
 def load_config(path: str | os.PathLike, overrides: dict | None = None) -> dict[str, Any]:
     """Read a YAML config file, apply ``overrides`` (top-level merge) and validate it."""
     path = Path(path)

@@ -21,12 +21,7 @@ TFGAN = {"mult": 8, "n_residual_layers": 2}
 PCM_STEP = 1.01 / 32768
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops: a second thread only waits on a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -21,13 +21,7 @@ from tdpr.dsp.phase import oracle_phase, repair_phase, td_pr
 from tdpr.dsp.stft import stft
 from tdpr.models import build_model
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops: a second thread only waits on a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def piano(seconds: float = 2.0, seed: int = 0) -> torch.Tensor:

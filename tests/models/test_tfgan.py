@@ -27,12 +27,7 @@ from tdpr.train.vocoder_losses import (
 TINY = {"mult": 8, "n_residual_layers": 2}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops: a second thread only waits on a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_generator(seed: int = 0) -> TFGANGenerator:

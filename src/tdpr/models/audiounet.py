@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tdpr.models.waveform import waveform_length
+
 
 def pixel_shuffle_1d(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
     """1-D sub-pixel up-sampling, ``(B, r·C, W) -> (B, C, r·W)``.
@@ -150,11 +152,7 @@ class AudioUNet(nn.Module):
         Returns:
             ``(B, 1, T)`` waveform, ``x + U-Net(x)``.
         """
-        if x.dim() != 3 or x.shape[1] != 1:
-            raise ValueError(f"AudioUNet expects a (B, 1, T) waveform, got shape {tuple(x.shape)}")
-        length = x.shape[-1]
-        if length < 1:
-            raise ValueError("AudioUNet needs at least 1 sample, got an empty input")
+        length = waveform_length(x, "AudioUNet")
         x_pad = F.pad(x, (0, self.valid_length(length) - length))
         h = x_pad
         skips = []

@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tdpr.models.waveform import waveform_length
+
 
 @functools.lru_cache(maxsize=8)
 def sinc_lowpass_kernel(zeros: int = 24, rolloff: float = 0.945) -> torch.Tensor:
@@ -198,11 +200,7 @@ class Demucs(nn.Module):
         Returns:
             ``(B, 1, T)`` waveform.
         """
-        if x.dim() != 3 or x.shape[1] != 1:
-            raise ValueError(f"Demucs expects a (B, 1, T) waveform, got shape {tuple(x.shape)}")
-        length = x.shape[-1]
-        if length < 1:
-            raise ValueError("Demucs needs at least 1 sample, got an empty input")
+        length = waveform_length(x, "Demucs")
         extra = self.valid_length(length) - length
         h = F.pad(x, (extra // 2, extra - extra // 2))
         if self.resample:

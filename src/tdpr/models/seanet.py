@@ -40,6 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
+from tdpr.models.waveform import waveform_length
+
 _PADDING_MODES = {"reflect": "reflect", "zeros": "constant"}
 
 
@@ -238,11 +240,7 @@ class SEANet(nn.Module):
         Returns:
             ``(B, 1, T)`` waveform.
         """
-        if x.dim() != 3 or x.shape[1] != 1:
-            raise ValueError(f"SEANet expects a (B, 1, T) waveform, got shape {tuple(x.shape)}")
-        length = x.shape[-1]
-        if length < 1:
-            raise ValueError("SEANet needs at least 1 sample, got an empty input")
+        length = waveform_length(x, "SEANet")
         x_pad = F.pad(x, (0, self.valid_length(length) - length))
         h = self.enc_in(x_pad)
         skips = [h]

@@ -38,6 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
+from tdpr.models.waveform import waveform_length
+
 #: Floor of the mel magnitude before the log: ``ln(1e-5)`` is the log-mel of silence.
 MEL_FLOOR = 1e-5
 LOG_SILENCE = math.log(MEL_FLOOR)
@@ -273,11 +275,7 @@ class TFGANGenerator(nn.Module):
         Returns:
             ``(B, 1, T)`` vocoder waveform aligned with ``audio`` (mel frame f ↔ sample hop·f).
         """
-        if audio.dim() != 3 or audio.shape[1] != 1:
-            raise ValueError(f"vocode expects a (B, 1, T) waveform, got {tuple(audio.shape)}")
-        length = audio.shape[-1]
-        if length < 1:
-            raise ValueError("vocode needs at least 1 sample")
+        length = waveform_length(audio, "vocode")
         clipped = F.pad(audio.clamp(-1.0, 1.0), (0, max(0, self.min_samples - length)))
         mel = self.mel(clipped)
         if tail_frames > 0:

@@ -25,7 +25,7 @@ import soundfile as sf
 import torch
 import yaml
 
-from tdpr.config import ConfigError, load_config, load_schema
+from tdpr.config import ConfigError, check_keys, load_config, load_schema
 from tdpr.dsp.filters import FILTER_TYPES, MAX_ORDER
 from tdpr.fsio import atomic_path
 from tdpr.models import build_model, count_parameters, model_arguments
@@ -111,12 +111,7 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any] | None) -> TrainConfig:
         """Build from a config section; missing keys take the defaults, unknown keys fail."""
         values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown train key(s) {unknown} (allowed: {', '.join(sorted(known))})"
-            )
+        check_keys(values, {f.name for f in dataclasses.fields(cls)}, "train")
         if "cutoff_range" in values:
             values["cutoff_range"] = tuple(float(v) for v in values["cutoff_range"])
             if len(values["cutoff_range"]) != 2:

@@ -28,6 +28,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import Subset
 
+from tdpr.config import check_keys
 from tdpr.fsio import atomic_path
 from tdpr.models import build_model, count_parameters
 from tdpr.models.tfgan import FrequencyDiscriminator, MultiScaleDiscriminator
@@ -73,12 +74,7 @@ class VocoderConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> VocoderConfig:
         values = dict(values or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(
-                f"unknown vocoder training key(s) {unknown} (allowed: {sorted(names)})"
-            )
+        check_keys(values, {f.name for f in dataclasses.fields(cls)}, "vocoder.train")
         if "betas" in values:
             values["betas"] = tuple(float(b) for b in values["betas"])
         return cls(**values)
