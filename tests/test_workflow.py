@@ -126,8 +126,8 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     counts = metrics.groupby(["system", "cutoff"])["clip"].nunique()
     assert (counts == len(clips["test"])).all()  # every system at every cutoff, every clip
     summary = pd.read_csv(tmp_path / "results/metrics/summary.csv")
-    lsd = summary[summary.metric == "lsd"].set_index("cutoff")["mean"]
-    assert lsd[2500] > lsd[4000] > 0  # the Input LSD falls as the cutoff rises
+    lsd = summary[summary.metric == "lsd"].set_index(["system", "cutoff"])["mean"]
+    assert lsd["Input", 2500] > lsd["Input", 4000] > 0  # the Input LSD falls as the cutoff rises
 
     table = pd.read_csv(tmp_path / "results/tables/table1.csv", comment="#", index_col=0)
     assert list(table.index) == [
