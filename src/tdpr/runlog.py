@@ -11,7 +11,9 @@ def log_to(path: str | os.PathLike, level: int = logging.INFO) -> None:
     """Send log records, warnings and stray stderr output of this process to ``path``.
 
     Args:
-        path: the rule's ``log:`` file (appended to, so a resumed job keeps its history).
+        path: the rule's ``log:`` file. It is appended to, but Snakemake deletes a rule's log
+            before each attempt, so after a retry it holds the last attempt only (training
+            history lives in ``history.csv`` and the work directory).
         level: the root logger's level.
     """
     stream = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (lives with the job)
