@@ -72,10 +72,10 @@ def lsd_sum(clean: torch.Tensor, estimate: torch.Tensor) -> tuple[float, int]:
     return float(lsd(ref[keep], est[keep]).sum()), int(keep.sum())
 
 
-def write_history(path: Path, rows: list[dict]) -> None:
-    """Write history rows (:data:`HISTORY_COLUMNS`) to a CSV file, atomically."""
+def write_history(path: Path, rows: list[dict], columns: tuple[str, ...] = HISTORY_COLUMNS) -> None:
+    """Write history rows (``columns``, by default :data:`HISTORY_COLUMNS`) to a CSV, atomically."""
     with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
-        out = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+        out = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         out.writeheader()
         out.writerows(rows)
 

@@ -14,7 +14,6 @@ Validation each epoch: the LSD and the MRSTFT loss of ``G(mel(x))`` against ``x`
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import logging
 import math
@@ -29,12 +28,11 @@ import torch
 from torch.utils.data import Subset
 
 from tdpr.config import check_keys
-from tdpr.fsio import atomic_path
 from tdpr.models import build_model, count_parameters
 from tdpr.models.tfgan import FrequencyDiscriminator, MultiScaleDiscriminator
 from tdpr.train import checkpoint as ckpt
 from tdpr.train.data import TrainCropDataset, ValidDataset, make_loader, read_manifest
-from tdpr.train.loop import lsd_sum
+from tdpr.train.loop import lsd_sum, write_history
 from tdpr.train.vocoder_losses import GeneratorLoss, MultiResolutionSTFTLoss, gan_step
 
 logger = logging.getLogger(__name__)
@@ -135,13 +133,6 @@ class _GAN:
         return int(state["epoch"]), int(state["step"]), [dict(r) for r in state["history"]]
 
 
-def _write_history(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
-        out = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
-        out.writeheader()
-        out.writerows(rows)
-
-
 @torch.no_grad()
 def _validate(gan: _GAN, valid_set: ValidDataset, batch_size: int, device) -> tuple[float, float]:
     """MRSTFT loss and LSD of the vocoded validation segments against the clean ones."""
@@ -224,7 +215,7 @@ def fit_vocoder(
         }
         history.append(row)
         ckpt.save_checkpoint(gan.state(epoch, step, history, cfg), work_dir / CHECKPOINT)
-        _write_history(work_dir / HISTORY, history)
+        write_history(work_dir / HISTORY, history, HISTORY_COLUMNS)
         logger.info(
             "vocoder | epoch %d | step %d/%d | gen=%.4f | disc=%.4f | valid_stft=%.4f | "
             "valid_lsd=%.3f | %.1f s",
@@ -272,5 +263,5 @@ def train_vocoder(
     )
     logger.info("vocoder | tfgan generator: %s parameters", f"{count_parameters(generator):,}")
     ckpt.save_model(model_out, "tfgan", arch, generator, cfg.to_dict())
-    _write_history(Path(history_out), history)
+    write_history(Path(history_out), history, HISTORY_COLUMNS)
     return Path(model_out)
