@@ -34,7 +34,8 @@ def test_evaluate_system_writes_a_tidy_long_csv(tmp_path):
     assert len(written) == 2 * len(ALL_METRICS)
     assert set(written["metric"]) == set(ALL_METRICS)
     assert set(written["clip"]) == {"c0", "c1"}
-    assert (written["system"] == "input").all() and (written["cutoff"] == 2500).all()
+    assert (written["model"] == "input").all() and (written["variant"] == "plain").all()
+    assert (written["cutoff"] == 2500).all()
     np.testing.assert_allclose(written["value"], table["value"], rtol=1e-12)
     lsd = written.query("metric == 'lsd'")["value"]
     assert (lsd > 0.5).all()
@@ -52,7 +53,17 @@ def test_metric_errors_name_the_clip(tmp_path):
     write_pcm16(tmp_path / "ref.wav", np.full(FS, 0.1), FS)
     write_pcm16(tmp_path / "est.wav", np.zeros(FS), FS)
     with pytest.raises(ValueError, match="clip x7.*silence"):
-        compute_metrics_table([("x7", tmp_path / "ref.wav", tmp_path / "est.wav")], "s", 2500)
+        compute_metrics_table([("x7", tmp_path / "ref.wav", tmp_path / "est.wav")], "input", 2500)
+
+
+def test_system_keys_become_model_and_variant_columns(tmp_path):
+    ref = write_clips(tmp_path / "ref", ["c0"], degrade=False)
+    est = write_clips(tmp_path / "est", ["c0"], degrade=True)
+    table = evaluate_system(ref, est, "seanet_tdpr", 3000, tmp_path / "t.csv", sample_rate=FS)
+    assert set(table["model"]) == {"seanet"} and set(table["variant"]) == {"tdpr"}
+    with pytest.raises(ValueError, match="unknown model 'nosuchnet'"):
+        evaluate_system(ref, est, "nosuchnet", 3000, tmp_path / "u.csv")
+    assert not (tmp_path / "u.csv").exists()
 
 
 def test_load_pair_checks_rates(tmp_path):

@@ -140,7 +140,8 @@ def seconds_per_epoch(name: str, folder: Path) -> float:
     import torch
     from conftest import piano_like
 
-    from tdpr.train.run import resolve_model_config, train_model
+    from tdpr.train.config import resolve_model_config
+    from tdpr.train.run import train_model
 
     config = merged_config(TINY)
     arch, train_cfg = resolve_model_config(config, name)

@@ -16,6 +16,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from tdpr.registry import DEGRADATIONS, MODELS, TDCNN
+
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
 
@@ -68,8 +70,37 @@ def validate_config(config: dict[str, Any], schema: dict | None = None) -> dict[
     return config
 
 
+def _check_registered(config: dict[str, Any]) -> None:
+    """Registry names in the config must be registered (the schema checks only their form)."""
+    for section in ("testset", "train"):
+        part = config.get(section)
+        if isinstance(part, dict):
+            part.setdefault("filters", list(DEGRADATIONS))  # default: every registered one
+            unknown = [f for f in part["filters"] if f not in DEGRADATIONS]
+            if unknown:
+                raise ConfigError(
+                    f"config key {section}.filters: unknown filter type(s) {unknown} "
+                    f"(registered: {', '.join(DEGRADATIONS)})"
+                )
+    tdcnns = [name for name, entry in MODELS.items() if entry.kind == TDCNN]
+    for name in config.get("models", {}):
+        if name not in tdcnns:
+            raise ConfigError(
+                f"config key models.{name}: {name!r} is not a registered TD-CNN "
+                f"(registered: {', '.join(tdcnns)})"
+            )
+    configured = list(config.get("models", {}))
+    for name in config.get("enhance", {}).get("oracle_models", []):
+        if name not in tdcnns:
+            raise ConfigError(
+                f"config key enhance.oracle_models: {name!r} is not a registered TD-CNN "
+                f"(registered: {', '.join(tdcnns)}; configured: {', '.join(configured)})"
+            )
+
+
 def _check_consistency(config: dict[str, Any]) -> None:
     """Rules the schema cannot express."""
+    _check_registered(config)
     for section in ("testset", "train"):
         order = config.get(section, {}).get("order", {})
         if order and order["min"] > order["max"]:

@@ -2,7 +2,8 @@
 
 The workflow's ``compute_metrics`` rule calls :func:`evaluate_system` once per system and cutoff;
 the tables and figures concatenate the long CSVs it writes, one row per
-``(system, cutoff, clip, metric)``. Metric names are those of :data:`tdpr.metrics.ALL_METRICS`.
+``(model, variant, cutoff, clip, metric)``. Metric names are those of
+:data:`tdpr.registry.METRICS`.
 
 Manifests are CSV files with at least the columns ``clip_id`` and ``path``; a relative path is
 relative to the manifest's own directory, so a results folder can move as a whole.
@@ -21,12 +22,12 @@ import pandas as pd
 from tdpr.audio import AudioError, check_finite, read_audio, to_mono
 from tdpr.fsio import atomic_path
 from tdpr.metrics import compute_all
-from tdpr.metrics import visqol as visqol_score
+from tdpr.registry import metric_names, split_system
 
 logger = logging.getLogger(__name__)
 
 #: Columns of the tidy metrics table.
-COLUMNS = ("system", "cutoff", "clip", "metric", "value")
+COLUMNS = ("model", "variant", "cutoff", "clip", "metric", "value")
 
 
 def load_pair(
@@ -70,26 +71,29 @@ def compute_metrics_table(
 
     Args:
         pairs: triples naming a clip and its reference and estimate files.
-        system: label of the estimates (e.g. ``input``, ``seanet``, ``seanet+tdpr``).
+        system: system key of the estimates (``input``, ``seanet``, ``seanet_tdpr``; see
+            :mod:`tdpr.registry`); stored as its ``model`` and ``variant`` columns.
         cutoff_hz: the degradation's cutoff, for the band split and the ``cutoff`` column.
         sample_rate: if given, every file must have this rate.
-        visqol: also compute ViSQOL (audio mode; slow) as metric ``visqol``.
+        visqol: also compute the optional metric ``visqol`` (audio mode; slow).
         **metric_kwargs: ``n_fft``, ``hop``, ``floor``, ``phase_range_db`` of
             :func:`tdpr.metrics.compute_all`.
 
     Returns:
-        DataFrame with columns ``system, cutoff, clip, metric, value``.
+        DataFrame with columns :data:`COLUMNS`.
     """
+    model, variant = split_system(system)
+    names = metric_names(with_cutoff=True, optional=["visqol"] if visqol else [])
     rows = []
     for clip, ref_path, est_path in pairs:
         ref, est, rate = load_pair(ref_path, est_path, sample_rate)
         try:
-            values = compute_all(ref, est, cutoff_hz, rate, **metric_kwargs)
+            values = compute_all(ref, est, cutoff_hz, rate, names=names, **metric_kwargs)
         except ValueError as err:
             raise ValueError(f"clip {clip} ({ref_path} vs {est_path}): {err}") from err
-        if visqol:
-            values["visqol"] = visqol_score(ref, est, rate)
-        rows.extend((system, cutoff_hz, clip, name, value) for name, value in values.items())
+        rows.extend(
+            (model, variant, cutoff_hz, clip, name, value) for name, value in values.items()
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -122,7 +126,7 @@ def evaluate_system(
     ``metric_kwargs`` go to :func:`compute_metrics_table` (``sample_rate``, ``n_fft``, ...).
 
     Returns:
-        The table written (columns ``system, cutoff, clip, metric, value``).
+        The table written (columns :data:`COLUMNS`).
     """
     refs, ests = read_manifest(ref_manifest), read_manifest(est_manifest)
     no_est, no_ref = sorted(set(refs) - set(ests)), sorted(set(ests) - set(refs))
@@ -149,16 +153,17 @@ def gather_tables(
     NaN values (a phase distance with no qualifying bin) are left out of the means.
 
     Returns:
-        The summary table (columns ``system, cutoff, metric, mean, std, n_clips``).
+        The summary table (columns ``model, variant, cutoff, metric, mean, std, n_clips``).
     """
-    frames = [pd.read_csv(t, dtype={"clip": str}) for t in tables]
+    frames = [pd.read_csv(t, dtype={"clip": str, "model": str, "variant": str}) for t in tables]
     if not frames:
         raise ValueError("no metric tables to gather")
     long = pd.concat(frames, ignore_index=True)
     if (long["cutoff"] == long["cutoff"].round()).all():
         long["cutoff"] = long["cutoff"].astype(int)
-    long = long.sort_values(["system", "cutoff", "metric", "clip"]).reset_index(drop=True)
-    grouped = long.groupby(["system", "cutoff", "metric"], sort=True)["value"]
+    keys = ["model", "variant", "cutoff", "metric"]
+    long = long.sort_values([*keys, "clip"]).reset_index(drop=True)
+    grouped = long.groupby(keys, sort=True)["value"]
     summary = grouped.agg(mean="mean", std="std", n_clips="count").reset_index()
     with atomic_path(metrics_csv) as tmp:
         long.to_csv(tmp, index=False)

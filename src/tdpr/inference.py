@@ -28,7 +28,7 @@ from tdpr.enhance import Enhancer
 from tdpr.evaluate import read_manifest
 from tdpr.fsio import atomic_path
 from tdpr.train.checkpoint import load_model
-from tdpr.train.run import resolve_device
+from tdpr.train.device import resolve_device
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tdpr.audio import write_pcm16
+from tdpr.registry import MODELS
 from tdpr.report.figures import (
     load_figure_signals,
     panel_rows,
@@ -18,6 +19,7 @@ from tdpr.report.figures import (
     plot_spectrograms,
     plot_training_curves,
     system_color,
+    system_linestyle,
 )
 
 RATE = 16_000
@@ -41,10 +43,10 @@ def signals() -> dict[str, np.ndarray]:
     t = np.arange(RATE) / RATE
     partials = [np.sin(2 * np.pi * f * t + f) / k for k, f in enumerate((220, 1100, 4400), 1)]
     truth = (0.3 * sum(partials)).astype(np.float32)
-    out = {"Input": (0.3 * sum(partials[:2])).astype(np.float32), "Ground truth": truth}
-    for model in ("SEANet", "Demucs"):
+    out = {"input": (0.3 * sum(partials[:2])).astype(np.float32), "reference": truth}
+    for model in ("seanet", "demucs"):
         out[model] = truth + 0.02 * rng.standard_normal(RATE).astype(np.float32)
-        out[model + "+TD-PR"] = truth + 0.01 * rng.standard_normal(RATE).astype(np.float32)
+        out[model + "_tdpr"] = truth + 0.01 * rng.standard_normal(RATE).astype(np.float32)
     return out
 
 
@@ -63,12 +65,15 @@ def test_plot_spectrograms_writes_png_and_pdf(signals, tmp_path):
 def test_plot_lsd_vs_cutoff_writes_png_and_pdf(tmp_path):
     rng = np.random.default_rng(1)
     rows = [
-        (system, cutoff, f"c{i}", "lsd", base + 0.1 * rng.standard_normal())
-        for system, base in (("Input", 2.0), ("SEANet", 0.8), ("SEANet+TD-PR", 0.9))
+        (model, variant, cutoff, f"c{i}", "lsd", base + 0.1 * rng.standard_normal())
+        for model, variant, base in (
+            ("input", "plain", 2.0), ("seanet", "plain", 0.8), ("seanet", "tdpr", 0.9)
+        )
         for cutoff in (2500, 3000, 3500, 4000)
         for i in range(6)
-    ]
-    metrics = pd.DataFrame(rows, columns=["system", "cutoff", "clip", "metric", "value"])
+    ]  # fmt: skip
+    columns = ["model", "variant", "cutoff", "clip", "metric", "value"]
+    metrics = pd.DataFrame(rows, columns=columns)
     assert_figure_files(plot_lsd_vs_cutoff(metrics, tmp_path / "lsd_cutoff"))
     with pytest.raises(ValueError, match="si_sdr"):
         plot_lsd_vs_cutoff(metrics, tmp_path / "none", metric="si_sdr")
@@ -87,41 +92,44 @@ def test_plot_training_curves_writes_png_and_pdf(tmp_path):
                 "seconds": 60.0,
             }
         )  # fmt: skip
-        for model, scale in (("SEANet", 5.0), ("AudioUNet", 3.0))
+        for model, scale in (("seanet", 5.0), ("audiounet", 3.0))
     }
     assert_figure_files(plot_training_curves(histories, tmp_path / "training.png"))
-    with pytest.raises(ValueError, match="valid_lsd"):
-        plot_training_curves({"X": histories["SEANet"].drop(columns="valid_lsd")}, tmp_path / "x")
+    broken = {"demucs": histories["seanet"].drop(columns="valid_lsd")}
+    with pytest.raises(ValueError, match="history of Demucs lacks column.*valid_lsd"):
+        plot_training_curves(broken, tmp_path / "x")
 
 
-def test_colours_are_consistent_per_system():
-    assert system_color("SEANet") == system_color("SEANet")
-    variants = {system_color(s) for s in ("SEANet", "SEANet+TD-PR", "SEANet+GT-phase")}
+def test_colours_come_from_the_registry_shaded_per_variant():
+    assert system_color("seanet") == MODELS["seanet"].colour
+    variants = {system_color(s) for s in ("seanet", "seanet_tdpr", "seanet_gtphase")}
     assert len(variants) == 3
-    assert system_color("SEANet") != system_color("Demucs")
-    assert system_color("Input") == "#7f7f7f" and system_color("Ground truth") == "#000000"
-    assert system_color("NewNet") == system_color("NewNet")
+    assert system_color("seanet") != system_color("demucs")
+    assert system_color("input") == "#7f7f7f" and system_color("reference") == "#000000"
+    assert system_linestyle("seanet_tdpr") == "--" and system_linestyle("seanet") == "-"
+    with pytest.raises(ValueError, match="unknown model 'newnet'"):
+        system_color("newnet")
 
 
 def test_panel_rows_follow_the_paper_layout():
-    labels = ["Demucs+TD-PR", "SEANet", "Ground truth", "Input", "Demucs", "SEANet+TD-PR"]
-    assert panel_rows(labels) == [
-        ["Input", "Ground truth"], ["Demucs", "Demucs+TD-PR"], ["SEANet", "SEANet+TD-PR"],
+    keys = ["demucs_tdpr", "seanet", "reference", "input", "demucs", "seanet_tdpr"]
+    assert panel_rows(keys) == [
+        ["input", "reference"], ["demucs", "demucs_tdpr"], ["seanet", "seanet_tdpr"],
     ]  # fmt: skip
 
 
 def test_load_figure_signals_reads_one_clip_of_each_system(tmp_path, signals):
     manifests = {}
-    for label in ("Input", "Ground truth"):
-        folder = tmp_path / label.replace(" ", "_")
-        write_pcm16(folder / "clip.wav", signals[label], RATE)
+    for key in ("input", "reference"):
+        folder = tmp_path / key
+        write_pcm16(folder / "clip.wav", signals[key], RATE)
         pd.DataFrame({"clip_id": ["a"], "path": ["clip.wav"]}).to_csv(folder / "m.csv")
-        manifests[label] = folder / "m.csv"
+        manifests[key] = folder / "m.csv"
     loaded, rate = load_figure_signals(manifests, "a", offset_s=0.25, duration_s=0.5)
-    assert rate == RATE and set(loaded) == {"Input", "Ground truth"}
-    assert loaded["Ground truth"].shape == (RATE // 2,)
+    assert rate == RATE and set(loaded) == {"input", "reference"}
+    assert loaded["reference"].shape == (RATE // 2,)
     start = RATE // 4
-    expected = signals["Ground truth"][start : start + RATE // 2]
-    np.testing.assert_allclose(loaded["Ground truth"], expected, atol=1 / 32768)
-    with pytest.raises(KeyError, match="clip 'b' is not in the manifest of Input"):
+    expected = signals["reference"][start : start + RATE // 2]
+    np.testing.assert_allclose(loaded["reference"], expected, atol=1 / 32768)
+    with pytest.raises(KeyError, match="clip 'b' is not in the manifest of input"):
         load_figure_signals(manifests, "b")

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from tdpr.metrics import ALL_METRICS
+from tdpr.registry import split_system, system_label
 from tdpr.report.tables import (
     TableInputError,
     extended_table,
@@ -21,15 +22,16 @@ MODELS = ["seanet", "audiounet", "demucs"]
 CUTOFFS = [2500, 3000, 3500, 4000]
 #: mean LSD per system; Demucs is best everywhere, by construction
 BASE = {
-    "Input": 2.1,
-    "SEANet": 0.77,
-    "SEANet+TD-PR": 0.86,
-    "SEANet+GT-phase": 0.74,
-    "AudioUNet": 0.73,
-    "AudioUNet+TD-PR": 0.82,
-    "Demucs": 0.60,
-    "Demucs+TD-PR": 0.81,
+    "input": 2.1,
+    "seanet": 0.77,
+    "seanet_tdpr": 0.86,
+    "seanet_gtphase": 0.74,
+    "audiounet": 0.73,
+    "audiounet_tdpr": 0.82,
+    "demucs": 0.60,
+    "demucs_tdpr": 0.81,
 }
+LABELS = {key: system_label(key) for key in BASE}
 CONVENTION = "LSD: |STFT|² n_fft 1024 hop 256, log10, floor 1e-8, 16-bit audio; {n_clips} clips"
 
 
@@ -45,8 +47,14 @@ def metrics() -> pd.DataFrame:
                 for metric in ALL_METRICS:
                     value = base + (4000 - cutoff) / 5000 + noise
                     value = 30 - 10 * value if metric == "si_sdr" else value
-                    rows.append((system, float(cutoff), clip, metric, value))
-    return pd.DataFrame(rows, columns=["system", "cutoff", "clip", "metric", "value"])
+                    rows.append((*split_system(system), float(cutoff), clip, metric, value))
+    columns = ["model", "variant", "cutoff", "clip", "metric", "value"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def rows_of(metrics: pd.DataFrame, key: str) -> pd.Series:
+    model, variant = split_system(key)
+    return (metrics.model == model) & (metrics.variant == variant)
 
 
 def test_table1_has_every_row_and_column_with_finite_numbers(metrics):
@@ -59,7 +67,7 @@ def test_table1_has_every_row_and_column_with_finite_numbers(metrics):
     numbers = table.drop(columns="Params").to_numpy(dtype=float)
     assert np.isfinite(numbers).all()
     assert (table.loc["Ground truth"].drop("Params") == 0).all()
-    rows = metrics[(metrics.system == "AudioUNet") & (metrics.cutoff == 3000)]
+    rows = metrics[rows_of(metrics, "audiounet") & (metrics.cutoff == 3000)]
     expected = rows[rows.metric == "lsd"]["value"].mean()
     assert table.loc["AudioUNet", "3 kHz"] == pytest.approx(expected)
     assert table["AVG"].to_numpy() == pytest.approx(numbers[:, :4].mean(axis=1))
@@ -70,17 +78,17 @@ def test_table1_has_every_row_and_column_with_finite_numbers(metrics):
 
 
 def test_table1_error_names_missing_systems_and_cutoffs(metrics):
-    gone = (metrics.system == "Demucs+TD-PR") & (metrics.cutoff == 3000)
-    with pytest.raises(TableInputError, match=r"Demucs\+TD-PR @ 3000 Hz"):
+    gone = rows_of(metrics, "demucs_tdpr") & (metrics.cutoff == 3000)
+    with pytest.raises(TableInputError, match="demucs_tdpr @ 3000 Hz"):
         table1(metrics[~gone], PARAMS, MODELS, CUTOFFS)
-    with pytest.raises(TableInputError, match="Input @ 5000 Hz"):
+    with pytest.raises(TableInputError, match="input @ 5000 Hz"):
         table1(metrics, PARAMS, MODELS, [*CUTOFFS, 5000])
     with pytest.raises(TableInputError, match="no parameter count for tfgan"):
         table1(metrics, {k: v for k, v in PARAMS.items() if k != "tfgan"}, MODELS, CUTOFFS)
 
 
 def test_table1_refuses_systems_evaluated_on_different_clips(metrics):
-    gone = (metrics.system == "SEANet") & (metrics["clip"] == "c3") & (metrics.cutoff == 2500)
+    gone = rows_of(metrics, "seanet") & (metrics["clip"] == "c3") & (metrics.cutoff == 2500)
     with pytest.raises(TableInputError, match="different clips at 2500 Hz"):
         table1(metrics[~gone], PARAMS, MODELS, CUTOFFS)
 
@@ -108,7 +116,7 @@ def test_extended_table_covers_every_system_metric_and_cutoff(metrics, tmp_path)
     assert list(table.index.get_level_values("Cutoff").unique()) == [
         "all", "2.5 kHz", "3 kHz", "3.5 kHz", "4 kHz",
     ]  # fmt: skip
-    assert set(table.loc["all"].index) == set(BASE)
+    assert set(table.loc["all"].index) == set(LABELS.values())
     for column in ("LSD-HF", "LSD-LF", "SI-SDR (dB)", "IP-HF (rad)", "GD-HF (rad)", "IF-HF (rad)"):
         assert column in table.columns
     assert np.isfinite(table.to_numpy(dtype=float)).all()
@@ -131,9 +139,31 @@ def test_extended_table_names_absent_metrics(metrics):
 
 
 def test_system_order_groups_variants_after_their_model():
-    systems = ["Demucs+TD-PR", "Ground truth", "SEANet+GT-phase", "Input", "SEANet", "Demucs"]
-    systems += ["SEANet+TD-PR"]
+    systems = ["demucs_tdpr", "reference", "seanet_gtphase", "input", "seanet", "demucs"]
+    systems += ["seanet_tdpr"]
     assert system_order(systems) == [
-        "Input", "Demucs", "Demucs+TD-PR", "SEANet", "SEANet+TD-PR", "SEANet+GT-phase",
-        "Ground truth",
+        "input", "demucs", "demucs_tdpr", "seanet", "seanet_tdpr", "seanet_gtphase",
+        "reference",
     ]  # fmt: skip
+
+
+def test_labels_are_applied_when_drawn_and_the_csv_holds_keys(metrics):
+    assert {"model", "variant"} <= set(metrics.columns) and "system" not in metrics.columns
+    table = table1(metrics, PARAMS, MODELS, CUTOFFS)
+    assert "SEANet+TD-PR" in table.index and "seanet_tdpr" not in table.index
+    assert table.loc["SEANet+TD-PR", "Params"] == "11.0 + 5.9 M"
+    assert table.loc["SEANet", "Params"] == "11.0 M" and table.loc["Input", "Params"] == "-"
+
+
+def test_unknown_systems_in_the_metrics_are_named(metrics):
+    metrics.loc[metrics.model == "demucs", "model"] = "nosuchnet"
+    with pytest.raises(TableInputError, match="nosuchnet"):
+        extended_table(metrics)
+
+
+def test_extended_caption_states_the_clip_count(metrics, tmp_path):
+    paths = [tmp_path / f"extended.{ext}" for ext in ("csv", "md", "tex")]
+    write_extended_table(extended_table(metrics), *paths, convention=CONVENTION)
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        assert "3 clips" in text and "n_clips" not in text

@@ -15,9 +15,11 @@ from torch import nn
 
 from tdpr.cli import main
 from tdpr.train.checkpoint import load_model, save_checkpoint
+from tdpr.train.config import TrainConfig, resolve_model_config
 from tdpr.train.loop import fit
 from tdpr.train.losses import TDCNNLoss
-from tdpr.train.run import TrainConfig, build_datasets, resolve_model_config, train_model
+from tdpr.train.run import build_datasets, train_model
+from tdpr.train.steps import RegressionTask
 
 RATE = 16_000
 TINY_SEANET = {"base_channels": 4, "strides": [2, 4], "latent_dim": 8}
@@ -61,17 +63,8 @@ def run_fit(manifests, work_dir: Path, init_seed=0, on_epoch_end=None, num_worke
     train_set, valid_set = build_datasets(cfg, *manifests)
     torch.manual_seed(init_seed)
     model = DropoutNet()
-    history = fit(
-        model,
-        TDCNNLoss(),
-        train_set,
-        valid_set,
-        cfg,
-        work_dir,
-        "cpu",
-        num_workers,
-        on_epoch_end=on_epoch_end,
-    )
+    task = RegressionTask(model, TDCNNLoss(), train_set, valid_set, cfg, "cpu", num_workers)
+    history = fit(task, work_dir, on_epoch_end=on_epoch_end)
     return model, history
 
 

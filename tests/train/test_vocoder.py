@@ -11,7 +11,8 @@ import torch
 
 from tdpr.audio import write_pcm16
 from tdpr.train.checkpoint import load_model
-from tdpr.train.vocoder import VocoderConfig, train_vocoder
+from tdpr.train.config import VocoderConfig
+from tdpr.train.vocoder import train_vocoder
 
 TINY_G = {"mult": 8, "n_residual_layers": 1}
 TINY_D = {"msd": {"num_scales": 2, "channels": [4, 4, 4, 4]}, "fd": {"channels": [4, 4, 4, 4]}}
@@ -66,7 +67,7 @@ def test_vocoder_model_file_vocodes_and_rejects_changed_settings(manifests, tmp_
     model = load_model(_train(manifests, tmp_path, steps=2))
     y = 0.1 * torch.randn(1, 1, 5000)
     assert model.vocode(y).shape == y.shape
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match=r"another training config \(batch_size: 2 -> 1"):
         train_vocoder(
             TINY_G,
             TINY_D,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+# Only light modules here (no torch, no plotting): every parse, one per SLURM job, stays fast.
 from tdpr.config import ConfigError, validate_config
-from tdpr.report.build import lsd_convention
-from tdpr.report.tables import MODEL_LABELS
-from tdpr.train.run import resolve_model_config
+from tdpr.registry import INPUT, PLAIN, REFERENCE, VARIANTS, system_key
+from tdpr.train.config import resolve_model_config
 
 try:
     validate_config(config)
@@ -106,38 +106,36 @@ def get_enhance_params():
 
 
 ORACLE_MODELS = [m for m in config["enhance"]["oracle_models"] if m in MODELS]
-#: system key (a path component) -> label in the metrics CSV and tables
-SYSTEMS = {"input": "Input"}
+#: system keys (path components; tdpr.registry): the input, each model and its variants
+SYSTEMS = [INPUT]
 for _m in MODELS:
-    SYSTEMS[_m] = MODEL_LABELS[_m]
-    SYSTEMS[f"{_m}_tdpr"] = f"{MODEL_LABELS[_m]}+TD-PR"
-for _m in ORACLE_MODELS:
-    SYSTEMS[f"{_m}_gtphase"] = f"{MODEL_LABELS[_m]}+GT-phase"
+    SYSTEMS += [_m, system_key(_m, "tdpr")]
+SYSTEMS += [system_key(_m, "gtphase") for _m in ORACLE_MODELS]
 
 
 def system_manifest(system, cutoff):
     """The manifest of one system's outputs at one cutoff (system: a key of SYSTEMS)."""
-    if system == "input":
+    if system == INPUT:
         return f"results/testsets/{cutoff}.csv"
+    if system == REFERENCE:
+        return "results/clips/test.csv"
     model, _, variant = system.partition("_")
-    stage = {"": "enhanced", "tdpr": "tdpr", "gtphase": "gtphase"}[variant]
-    return f"results/{stage}/{model}/{cutoff}.csv"
+    return f"results/{VARIANTS[variant or PLAIN].stage}/{model}/{cutoff}.csv"
 
 
 def get_system_manifest(wildcards):
     return system_manifest(wildcards.system, wildcards.cutoff)
 
 
-def labelled_manifests(cutoff, systems):
-    """{label: manifest} of the given system keys at one cutoff, plus the ground truth."""
-    out = {SYSTEMS[s]: system_manifest(s, cutoff) for s in systems}
-    return {**out, "Ground truth": "results/clips/test.csv"}
+def system_manifests(cutoff, systems):
+    """{system key: manifest} of the given systems at one cutoff, plus the ground truth."""
+    return {s: system_manifest(s, cutoff) for s in [*systems, REFERENCE]}
 
 
 def get_metric_params(wildcards):
     m = config["metrics"]
     return {
-        "system": SYSTEMS[wildcards.system],
+        "system": wildcards.system,
         "cutoff_hz": float(wildcards.cutoff),
         "n_fft": m["n_fft"],
         "hop": m["hop"],
@@ -155,27 +153,27 @@ def get_metric_tables(wildcards):
 # ---- report -------------------------------------------------------------------------------
 
 REPORT = config["report"]
-FIGURE_SYSTEMS = ["input"] + [s for m in MODELS for s in (m, f"{m}_tdpr")]
+FIGURE_SYSTEMS = [INPUT] + [s for m in MODELS for s in (m, system_key(m, "tdpr"))]
 
 
 def get_figure_manifests(wildcards):
-    return labelled_manifests(REPORT["figure_cutoff"], FIGURE_SYSTEMS)
+    return system_manifests(REPORT["figure_cutoff"], FIGURE_SYSTEMS)
 
 
 def get_histories(wildcards):
-    return {MODEL_LABELS[m]: f"results/models/{m}/history.csv" for m in MODELS}
+    return {m: f"results/models/{m}/history.csv" for m in MODELS}
 
 
 def get_listening_manifests(wildcards):
-    systems = FIGURE_SYSTEMS + [f"{REPORT['listening']['ab_model']}_gtphase"]
-    return labelled_manifests(REPORT["listening"]["cutoff"], systems)
+    systems = FIGURE_SYSTEMS + [system_key(REPORT["listening"]["ab_model"], "gtphase")]
+    return system_manifests(REPORT["listening"]["cutoff"], systems)
 
 
 def get_listening_params(wildcards):
     listening = REPORT["listening"]
     return {
-        "models": [MODEL_LABELS[m] for m in MODELS],
-        "ab_model": MODEL_LABELS[listening["ab_model"]],
+        "models": MODELS,
+        "ab_model": listening["ab_model"],
         "n_pieces": listening["pieces"],
         "offset_s": listening["offset_seconds"],
         "duration_s": listening["duration_seconds"],
@@ -185,8 +183,8 @@ def get_listening_params(wildcards):
 
 
 def get_convention(wildcards):
-    m = config["metrics"]
-    return lsd_convention(m["n_fft"], m["hop"], m["floor"])
+    """Settings stated under every table (tdpr.report.tables.lsd_convention)."""
+    return {k: config["metrics"][k] for k in ("n_fft", "hop", "floor")}
 
 
 def get_final_outputs():

@@ -16,7 +16,7 @@ import torch
 
 from tdpr.cli import CLIError
 from tdpr.models import build_model, count_parameters
-from tdpr.train.run import configured_models, load_workflow_config, resolve_model_config
+from tdpr.train.config import configured_models, load_workflow_config, resolve_model_config
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 

@@ -12,7 +12,8 @@ import argparse
 from pathlib import Path
 
 from tdpr.cli import CLIError
-from tdpr.train.run import load_workflow_config, resolve_model_config, train_model
+from tdpr.train.config import load_workflow_config, resolve_model_config
+from tdpr.train.run import train_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,8 +3,13 @@
 Five IIR designs applied zero-phase (effective magnitude |H|², no delay), a polyphase
 down-and-up resampling, and a brick-wall cut of STFT bins. Every degradation works at any sample
 rate, keeps the signal's length and acts along the last axis: input ``(T,)`` or ``(..., T)``,
-output float32 of the same shape. Design (:func:`design_sos`) is kept apart from application
-(:func:`apply_degradation`) so filters can be inspected and tested on their own.
+output float32 of the same shape.
+
+Each degradation is an object with ``design(cutoff_hz, order, fs)`` (what is computed once:
+second-order sections, a resampling ratio, a cut bin), ``min_length(design)`` and
+``apply(x, design, fs)``, registered by name in :data:`tdpr.registry.DEGRADATIONS`; design is
+kept apart from application so filters can be inspected and tested on their own.
+:func:`apply_degradation` looks a :class:`Degradation` up in the registry and applies it.
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ import math
 import numbers
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import torch
 from scipy import signal
 
-FILTER_TYPES = ("butter", "cheby1", "cheby2", "ellip", "bessel", "subsampling", "stft")
-IIR_TYPES = FILTER_TYPES[:5]
+from tdpr.dsp.stft import istft, stft
+from tdpr.registry import DEGRADATIONS, MAX_ORDER, degradation_entry, resolve
 
-MAX_ORDER = 20  # beyond this the SOS designs lose accuracy and no experiment needs more
+#: Registered degradations, and those taking an order (the IIR designs), in registry order.
+FILTER_TYPES = tuple(DEGRADATIONS)
+IIR_TYPES = tuple(name for name, entry in DEGRADATIONS.items() if entry.has_order)
 PASSBAND_RIPPLE_DB = 0.1  # cheby1, ellip
 STOPBAND_ATTEN_DB = 60.0  # cheby2, ellip
 # The STFT cut uses fixed 44.1-kHz-style settings at every rate, like the reference code.
@@ -48,12 +56,12 @@ class Degradation:
     order: int | None = None
 
     def __post_init__(self) -> None:
-        _check_type(self.ftype, FILTER_TYPES)
+        has_order = degradation_entry(self.ftype).has_order
         cutoff = float(self.cutoff_hz)
         if not math.isfinite(cutoff) or cutoff <= 0:
             raise ValueError(f"cutoff must be a positive frequency in Hz, got {self.cutoff_hz}")
         object.__setattr__(self, "cutoff_hz", cutoff)
-        if self.ftype not in IIR_TYPES:
+        if not has_order:
             object.__setattr__(self, "order", None)
             return
         order = self.order
@@ -124,16 +132,15 @@ def _subsampling_ratio(cutoff_hz: float, fs: float) -> Fraction:
     return ratio
 
 
+def implementation(ftype: str) -> Any:
+    """The registered object behind a filter type (``design``, ``min_length``, ``apply``)."""
+    return resolve(degradation_entry(ftype).target)
+
+
 def min_length(degradation: Degradation, fs: float) -> int:
     """The fewest samples a signal needs for ``degradation`` at rate ``fs``."""
-    _check_cutoff(degradation.cutoff_hz, fs)
-    if degradation.ftype in IIR_TYPES:
-        sos = design_sos(degradation.ftype, degradation.order, degradation.cutoff_hz, fs)
-        return _sosfiltfilt_padlen(sos) + 1
-    if degradation.ftype == "stft":
-        return STFT_N_FFT // 2 + 1  # reflect padding of n_fft/2 needs a longer signal
-    _subsampling_ratio(degradation.cutoff_hz, fs)
-    return 1
+    impl = implementation(degradation.ftype)
+    return impl.min_length(impl.design(degradation.cutoff_hz, degradation.order, fs))
 
 
 def _require_length(n_samples: int, needed: int, degradation: Degradation, fs: float) -> None:
@@ -170,26 +177,66 @@ def _polyphase_fir(max_rate: int) -> np.ndarray:
     return fir
 
 
-def _subsample(x: np.ndarray, cutoff_hz: float, fs: float) -> np.ndarray:
-    ratio = _subsampling_ratio(cutoff_hz, fs)
-    if ratio >= 1:  # within about 1/1000 of Nyquist: nothing to remove
-        return x.copy()
-    up, down = ratio.numerator, ratio.denominator
-    fir = _polyphase_fir(down)
-    low = signal.resample_poly(x, up, down, axis=-1, window=fir)
-    # ceil(ceil(T·up/down)·down/up) >= T: the round trip is never short, only a few samples long.
-    return signal.resample_poly(low, down, up, axis=-1, window=fir)[..., : x.shape[-1]]
-
-
-def _stft_cut(x: np.ndarray, cutoff_hz: float, fs: float) -> np.ndarray:
-    cut = stft_cut_bin(cutoff_hz, fs)
+def _stft_cut(x: np.ndarray, cut: int) -> np.ndarray:
     batch = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, x.shape[-1]))
-    window = torch.hann_window(STFT_N_FFT, periodic=True)
-    kw = {"n_fft": STFT_N_FFT, "hop_length": STFT_HOP, "window": window, "center": True}
-    spec = torch.stft(batch, pad_mode="reflect", return_complex=True, **kw)
+    spec = stft(batch, STFT_N_FFT, STFT_HOP, pad_mode="reflect")
     spec[:, cut:, :] = 0
-    y = torch.istft(spec, length=x.shape[-1], **kw)
+    y = istft(spec, STFT_N_FFT, STFT_HOP, length=x.shape[-1])
     return y.numpy().reshape(x.shape)
+
+
+class IIRLowpass:
+    """An IIR low-pass (:func:`design_sos`) applied forward and backward (``sosfiltfilt``)."""
+
+    def __init__(self, ftype: str) -> None:
+        self.ftype = ftype
+
+    def design(self, cutoff_hz: float, order: int | None, fs: float) -> np.ndarray:
+        return design_sos(self.ftype, order, cutoff_hz, fs)
+
+    def min_length(self, sos: np.ndarray) -> int:
+        return _sosfiltfilt_padlen(sos) + 1
+
+    def apply(self, x: np.ndarray, sos: np.ndarray, fs: float) -> np.ndarray:
+        return signal.sosfiltfilt(sos, x, axis=-1)
+
+
+class Subsampling:
+    """Polyphase resampling down to ``2·cutoff`` and back up (the band above is gone)."""
+
+    def design(self, cutoff_hz: float, order: int | None, fs: float) -> Fraction:
+        _check_cutoff(cutoff_hz, fs)
+        return _subsampling_ratio(cutoff_hz, fs)
+
+    def min_length(self, ratio: Fraction) -> int:
+        return 1
+
+    def apply(self, x: np.ndarray, ratio: Fraction, fs: float) -> np.ndarray:
+        if ratio >= 1:  # within about 1/1000 of Nyquist: nothing to remove
+            return x.copy()
+        up, down = ratio.numerator, ratio.denominator
+        fir = _polyphase_fir(down)
+        low = signal.resample_poly(x, up, down, axis=-1, window=fir)
+        # ceil(ceil(T·up/down)·down/up) >= T: the round trip is never short, only a few samples.
+        return signal.resample_poly(low, down, up, axis=-1, window=fir)[..., : x.shape[-1]]
+
+
+class StftCut:
+    """Brick-wall cut: zero every STFT bin from :func:`stft_cut_bin` up, then inverse STFT."""
+
+    def design(self, cutoff_hz: float, order: int | None, fs: float) -> int:
+        return stft_cut_bin(cutoff_hz, fs)
+
+    def min_length(self, cut: int) -> int:
+        return STFT_N_FFT // 2 + 1  # reflect padding of n_fft/2 needs a longer signal
+
+    def apply(self, x: np.ndarray, cut: int, fs: float) -> np.ndarray:
+        return _stft_cut(x, cut)
+
+
+BUTTER, CHEBY1, CHEBY2 = IIRLowpass("butter"), IIRLowpass("cheby1"), IIRLowpass("cheby2")
+ELLIP, BESSEL = IIRLowpass("ellip"), IIRLowpass("bessel")
+SUBSAMPLING, STFT_CUT = Subsampling(), StftCut()
 
 
 def apply_degradation(x: np.ndarray, degradation: Degradation, fs: float) -> np.ndarray:
@@ -212,15 +259,11 @@ def apply_degradation(x: np.ndarray, degradation: Degradation, fs: float) -> np.
         raise ValueError("expected a signal of shape (T,) or (..., T), got a scalar")
     if not np.all(np.isfinite(x)):
         raise ValueError("signal holds NaN or infinite samples")
-    ftype, cutoff = degradation.ftype, degradation.cutoff_hz
-    if ftype in IIR_TYPES:  # designed once: a Bessel design costs as much as filtering 5 s
-        sos = design_sos(ftype, degradation.order, cutoff, fs)
-        _require_length(x.shape[-1], _sosfiltfilt_padlen(sos) + 1, degradation, fs)
-        y = signal.sosfiltfilt(sos, x, axis=-1)
-    else:
-        check_degradation(degradation, fs, x.shape[-1])
-        y = _subsample(x, cutoff, fs) if ftype == "subsampling" else _stft_cut(x, cutoff, fs)
-    return y.astype(np.float32, copy=False)
+    impl = implementation(degradation.ftype)
+    # designed once: a Bessel design costs as much as filtering 5 s
+    design = impl.design(degradation.cutoff_hz, degradation.order, fs)
+    _require_length(x.shape[-1], impl.min_length(design), degradation, fs)
+    return impl.apply(x, design, fs).astype(np.float32, copy=False)
 
 
 def lowpass(
@@ -246,7 +289,7 @@ def sample_degradation(
     if not types:
         raise ValueError("types must name at least one filter type")
     for ftype in types:
-        _check_type(ftype, FILTER_TYPES)
+        degradation_entry(ftype)
     lo, hi = (float(v) for v in cutoff_range)
     if not 0 < lo <= hi:
         raise ValueError(f"cutoff_range must satisfy 0 < low <= high, got {cutoff_range}")

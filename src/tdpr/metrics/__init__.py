@@ -1,5 +1,7 @@
 """Objective metrics: LSD (Eq. 5 of the paper), its high/low-band split, SI-SDR and phase distances.
 
+Every metric is an entry of :data:`tdpr.registry.METRICS` (name, column title, decimals,
+direction, function); :func:`compute_batch` computes the registered ones from one pair of STFTs.
 Every metric takes a reference and an estimate of shape ``(T,)`` or ``(..., T)`` (torch tensors,
 on any device, or numpy arrays) and returns one value per item, shape ``()`` or ``(...)``.
 
@@ -30,172 +32,46 @@ meaningless (different shapes, NaN, digital silence, clips shorter than n_fft) r
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 
-import numpy as np
 import torch
 
-from tdpr.dsp.stft import stft
+from tdpr.metrics.context import (
+    LENGTH_TOLERANCE,
+    SI_SDR_LIMIT_DB,
+    MetricContext,
+    MetricInputError,
+    Signal,
+    cutoff_bin,
+    prepare,
+)
+from tdpr.metrics.phase import anti_wrap, phase_distances
+from tdpr.metrics.spectral import lsd, lsd_hf_lf, si_sdr
+from tdpr.metrics.visqol import visqol
+from tdpr.registry import METRICS, metric_names, resolve
 
-#: Largest length difference (samples) that is silently truncated away.
-LENGTH_TOLERANCE = 16
-#: SI-SDR is clipped to ±this many dB (identical signals would otherwise give +inf).
-SI_SDR_LIMIT_DB = 100.0
-#: Waveforms may be torch tensors (any device) or numpy arrays.
-Signal = torch.Tensor | np.ndarray
-#: Metrics needing a cutoff, and all metrics, in report order.
-BAND_METRICS = ("lsd_hf", "lsd_lf", "phase_ip_hf", "phase_gd_hf", "phase_if_hf")
-ALL_METRICS = ("lsd", "lsd_hf", "lsd_lf", "si_sdr", "phase_ip_hf", "phase_gd_hf", "phase_if_hf")
+#: Metrics needing a cutoff, and the default metrics, in report order (from the registry).
+BAND_METRICS = tuple(name for name in metric_names() if METRICS[name].band)
+ALL_METRICS = tuple(metric_names())
 
-
-class MetricInputError(ValueError):
-    """Reference and estimate cannot be compared (shape, length, NaN, silence, too short)."""
-
-
-def prepare(ref: Signal, est: Signal, n_fft: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check a reference/estimate pair and cut both to the shorter length.
-
-    Returns:
-        ``(ref, est)`` as tensors of the same shape ``(..., T)``.
-
-    Raises:
-        MetricInputError: see the module docstring.
-    """
-    # ascontiguousarray: scipy's filtfilt returns negative strides, which torch refuses.
-    ref, est = (
-        x if torch.is_tensor(x) else torch.from_numpy(np.ascontiguousarray(x)) for x in (ref, est)
-    )
-    if ref.ndim == 0 or ref.shape[:-1] != est.shape[:-1]:
-        raise MetricInputError(
-            f"shapes do not match: ref {tuple(ref.shape)}, est {tuple(est.shape)}"
-        )
-    gap = abs(ref.shape[-1] - est.shape[-1])
-    if gap > LENGTH_TOLERANCE:
-        raise MetricInputError(
-            f"lengths differ by {gap} samples (ref {ref.shape[-1]}, est {est.shape[-1]}); "
-            f"at most {LENGTH_TOLERANCE} are tolerated"
-        )
-    length = min(ref.shape[-1], est.shape[-1])
-    if length < n_fft:
-        raise MetricInputError(f"signals of {length} samples are shorter than n_fft={n_fft}")
-    ref, est = ref[..., :length], est[..., :length]
-    for name, x in (("reference", ref), ("estimate", est)):
-        if not torch.isfinite(x).all():
-            raise MetricInputError(f"{name} holds NaN or infinite samples")
-        silent = (x == 0).all(dim=-1)
-        if silent.any():
-            where = "" if x.ndim == 1 else f" (items {silent.nonzero().flatten().tolist()})"
-            raise MetricInputError(f"{name} is digital silence{where}")
-    return ref, est
-
-
-def cutoff_bin(cutoff_hz: float, sample_rate: int, n_fft: int = 1024) -> int:
-    """The first high-band bin, ``int(cutoff_hz * n_fft / sample_rate)``."""
-    if not 0 < cutoff_hz < sample_rate / 2:
-        raise MetricInputError(f"cutoff {cutoff_hz} Hz is not inside (0, {sample_rate / 2}) Hz")
-    k = int(cutoff_hz * n_fft / sample_rate)
-    if k < 1:
-        raise MetricInputError(f"cutoff {cutoff_hz} Hz falls in bin 0 at n_fft={n_fft}")
-    return k
-
-
-def _power(spec: torch.Tensor) -> torch.Tensor:
-    return spec.real.square() + spec.imag.square()
-
-
-def _lsd_bins(d2: torch.Tensor, bins: slice = slice(None)) -> torch.Tensor:
-    """LSD from squared log differences ``(..., F, frames)`` restricted to ``bins``."""
-    return d2[..., bins, :].mean(dim=-2).sqrt().mean(dim=-1)
-
-
-def _squared_log_diff(ref_spec: torch.Tensor, est_spec: torch.Tensor, floor: float) -> torch.Tensor:
-    log_ref = _power(ref_spec).clamp_min(floor).log10()
-    log_est = _power(est_spec).clamp_min(floor).log10()
-    return (log_ref - log_est).square()
-
-
-def lsd(
-    ref: Signal, est: Signal, n_fft: int = 1024, hop: int = 256, floor: float = 1e-8
-) -> torch.Tensor:
-    """Log-spectral distance over all bins (Eq. 5). ``(..., T)`` inputs give ``(...)``."""
-    ref, est = prepare(ref, est, n_fft)
-    spectra = (stft(x, n_fft, hop, pad_mode="constant") for x in (ref, est))
-    return _lsd_bins(_squared_log_diff(*spectra, floor))
-
-
-def lsd_hf_lf(
-    ref: Signal,
-    est: Signal,
-    cutoff_hz: float,
-    sample_rate: int = 16000,
-    n_fft: int = 1024,
-    hop: int = 256,
-    floor: float = 1e-8,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """LSD over bins at and above the cutoff bin (HF) and below it (LF); each ``(...)``."""
-    k = cutoff_bin(cutoff_hz, sample_rate, n_fft)
-    ref, est = prepare(ref, est, n_fft)
-    d2 = _squared_log_diff(*(stft(x, n_fft, hop, pad_mode="constant") for x in (ref, est)), floor)
-    return _lsd_bins(d2, slice(k, None)), _lsd_bins(d2, slice(None, k))
-
-
-def si_sdr(ref: Signal, est: Signal) -> torch.Tensor:
-    """Scale-invariant signal-to-distortion ratio in dB, clipped to ±100 dB; float64 ``(...)``."""
-    ref, est = prepare(ref, est, n_fft=1)
-    ref = ref.double() - ref.double().mean(dim=-1, keepdim=True)
-    est = est.double() - est.double().mean(dim=-1, keepdim=True)
-    alpha = (est * ref).sum(-1, keepdim=True) / ref.square().sum(-1, keepdim=True)
-    target = alpha * ref
-    ratio = target.square().sum(-1) / (est - target).square().sum(-1)
-    # float64 so that identical float32 signals leave an exactly zero residual (-> +100 dB).
-    return (10 * torch.log10(ratio)).clamp(-SI_SDR_LIMIT_DB, SI_SDR_LIMIT_DB)
-
-
-def anti_wrap(x: torch.Tensor) -> torch.Tensor:
-    """``|x - 2π·round(x / 2π)|``: the distance of a phase difference from 0 on the circle."""
-    return (x - 2 * math.pi * torch.round(x / (2 * math.pi))).abs()
-
-
-def _masked_mean(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    # 0/0 gives NaN on purpose: no reference energy in the band means no phase to judge.
-    return (err * mask).sum(dim=(-2, -1)) / mask.sum(dim=(-2, -1))
-
-
-def _phase_from_spec(ref_spec, est_spec, k: int, floor: float, range_db: float) -> dict:
-    power = _power(ref_spec)
-    # Relative to the whole clip's loudest bin, so the mask tracks the recording's noise floor.
-    threshold = power.amax(dim=(-2, -1), keepdim=True) * 10 ** (-range_db / 10)
-    mask = (power > threshold.clamp_min(floor))[..., k:, :]
-    ref_spec, est_spec = ref_spec[..., k:, :], est_spec[..., k:, :]
-    phi_ref, phi_est = ref_spec.angle(), est_spec.angle()
-    gd = phi_ref.diff(dim=-2) - phi_est.diff(dim=-2)
-    inst_freq = phi_ref.diff(dim=-1) - phi_est.diff(dim=-1)
-    return {
-        "phase_ip_hf": _masked_mean(anti_wrap(phi_ref - phi_est), mask),
-        "phase_gd_hf": _masked_mean(anti_wrap(gd), mask[..., 1:, :] & mask[..., :-1, :]),
-        "phase_if_hf": _masked_mean(anti_wrap(inst_freq), mask[..., 1:] & mask[..., :-1]),
-    }
-
-
-def phase_distances(
-    ref: Signal,
-    est: Signal,
-    cutoff_hz: float,
-    sample_rate: int = 16000,
-    n_fft: int = 1024,
-    hop: int = 256,
-    floor: float = 1e-8,
-    phase_range_db: float = 80.0,
-) -> dict[str, torch.Tensor]:
-    """AP-BWE phase errors in the band above the cutoff, in radians; each value ``(...)``.
-
-    Keys: ``phase_ip_hf`` (instantaneous phase), ``phase_gd_hf`` (group delay),
-    ``phase_if_hf`` (instantaneous frequency). See the module docstring for the mask.
-    """
-    k = cutoff_bin(cutoff_hz, sample_rate, n_fft)
-    ref, est = prepare(ref, est, n_fft)
-    spectra = (stft(x, n_fft, hop, pad_mode="constant") for x in (ref, est))
-    return _phase_from_spec(*spectra, k, floor, phase_range_db)
+__all__ = [
+    "ALL_METRICS",
+    "BAND_METRICS",
+    "LENGTH_TOLERANCE",
+    "SI_SDR_LIMIT_DB",
+    "MetricContext",
+    "MetricInputError",
+    "anti_wrap",
+    "compute_all",
+    "compute_batch",
+    "cutoff_bin",
+    "lsd",
+    "lsd_hf_lf",
+    "phase_distances",
+    "prepare",
+    "si_sdr",
+    "visqol",
+]
 
 
 def compute_batch(
@@ -207,27 +83,28 @@ def compute_batch(
     hop: int = 256,
     floor: float = 1e-8,
     phase_range_db: float = 80.0,
+    names: Iterable[str] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Every metric from one pair of STFTs.
+    """Registered metrics from one pair of STFTs.
 
     Args:
         ref, est: ``(..., T)`` waveforms at ``sample_rate``.
-        cutoff_hz: the degradation's cutoff; ``None`` computes only ``lsd`` and ``si_sdr``.
+        cutoff_hz: the degradation's cutoff; ``None`` leaves out the band metrics.
+        names: metrics to compute (default: :func:`tdpr.registry.metric_names`, i.e. every
+            non-optional one that the cutoff allows).
 
     Returns:
-        ``{name: (...)}`` in the order of :data:`ALL_METRICS`.
+        ``{name: (...)}`` in registry order.
     """
-    k = None if cutoff_hz is None else cutoff_bin(cutoff_hz, sample_rate, n_fft)
-    ref, est = prepare(ref, est, n_fft)
-    ref_spec, est_spec = (stft(x, n_fft, hop, pad_mode="constant") for x in (ref, est))
-    d2 = _squared_log_diff(ref_spec, est_spec, floor)
-    out = {"lsd": _lsd_bins(d2)}
-    if k is not None:
-        out["lsd_hf"], out["lsd_lf"] = _lsd_bins(d2, slice(k, None)), _lsd_bins(d2, slice(None, k))
-    out["si_sdr"] = si_sdr(ref, est)
-    if k is not None:
-        out.update(_phase_from_spec(ref_spec, est_spec, k, floor, phase_range_db))
-    return out
+    ctx = MetricContext(ref, est, cutoff_hz, sample_rate, n_fft, hop, floor, phase_range_db)
+    if cutoff_hz is not None:
+        ctx.cut  # noqa: B018 - checks the cutoff before any metric runs
+    names = metric_names(cutoff_hz is not None) if names is None else list(names)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; registered: {', '.join(METRICS)}")
+    ordered = [n for n in METRICS if n in names]
+    return {name: resolve(METRICS[name].target)(ctx) for name in ordered}
 
 
 def compute_all(
@@ -239,35 +116,12 @@ def compute_all(
     hop: int = 256,
     floor: float = 1e-8,
     phase_range_db: float = 80.0,
+    names: Iterable[str] | None = None,
 ) -> dict[str, float]:
     """:func:`compute_batch` for one clip ``(T,)``, as plain floats (NaN where undefined)."""
     if ref.ndim != 1:
         raise MetricInputError("compute_all takes one clip of shape (T,); use compute_batch")
-    values = compute_batch(ref, est, cutoff_hz, sample_rate, n_fft, hop, floor, phase_range_db)
+    values = compute_batch(
+        ref, est, cutoff_hz, sample_rate, n_fft, hop, floor, phase_range_db, names
+    )
     return {name: float(value) for name, value in values.items()}
-
-
-def visqol(ref: Signal, est: Signal, sample_rate: int) -> float:
-    """ViSQOL v3 MOS-LQO in audio mode (1-5), from the optional ``visqol-python`` package.
-
-    Audio mode works at 48 kHz, so both ``(T,)`` signals are resampled to it first.
-
-    Raises:
-        ImportError: ``visqol-python`` is not installed.
-    """
-    try:
-        from visqol import VisqolApi
-    except ImportError as err:
-        raise ImportError(
-            "ViSQOL needs the optional package visqol-python: pip install visqol-python "
-            "(or pip install 'tdpr[visqol]')"
-        ) from err
-    from tdpr.audio import resample
-
-    ref, est = (x.detach().cpu().double().numpy() for x in prepare(ref, est))
-    if ref.ndim != 1:
-        raise MetricInputError("visqol takes one clip of shape (T,)")
-    api = VisqolApi()
-    api.create(mode="audio")
-    ref48, est48 = (resample(x, sample_rate, 48000).astype(np.float64) for x in (ref, est))
-    return float(api.measure_from_arrays(ref48, est48, sample_rate=48000).moslqo)

@@ -1,10 +1,11 @@
-"""Model registry: names (= config keys = wildcard values) to waveform-to-waveform models.
+"""Building registered models: names (= config keys = wildcard values) to ``nn.Module`` objects.
 
 Every registered model maps a ``(B, 1, T)`` waveform to a ``(B, 1, T)`` waveform for any T ≥ 1
 (reference spec Part A4) and offers ``valid_length(T)``, the padded length it computes on. A
 config section's keys are the constructor arguments, so ``build_model(name, **section)`` builds it
-and :func:`model_arguments` lists what a section may hold. Registering a model is one entry in
-:data:`MODELS` (plus its import).
+and :func:`model_arguments` lists what a section may hold. Registering a model is its module plus
+one entry of :data:`tdpr.registry.MODELS` (label, colour, kind, ``"module:Class"``); the class is
+imported when it is first built.
 """
 
 from __future__ import annotations
@@ -14,35 +15,21 @@ from typing import Any
 
 from torch import nn
 
-from tdpr.models.audiounet import AudioUNet
-from tdpr.models.demucs import Demucs
-from tdpr.models.seanet import SEANet
-from tdpr.models.tfgan import TFGANGenerator
+from tdpr.registry import MODELS, model_entry, resolve
 
-#: Registry of model classes by name.
-MODELS: dict[str, type[nn.Module]] = {
-    "seanet": SEANet,
-    "audiounet": AudioUNet,
-    "demucs": Demucs,
-    "tfgan": TFGANGenerator,
-}
-
-__all__ = ["MODELS", "AudioUNet", "Demucs", "SEANet", "build_model", "count_parameters"]
+__all__ = ["MODELS", "build_model", "count_parameters", "model_arguments", "model_class"]
 
 
-def _model_class(name: str) -> type[nn.Module]:
-    try:
-        return MODELS[name]
-    except KeyError:
-        known = ", ".join(sorted(MODELS))
-        raise ValueError(f"unknown model {name!r}; known models: {known}") from None
+def model_class(name: str) -> type[nn.Module]:
+    """The class of a registered model (ValueError naming the registered ones otherwise)."""
+    return resolve(model_entry(name).target)
 
 
 def model_arguments(name: str) -> dict[str, Any]:
     """Constructor arguments of a registered model and their defaults.
 
     Args:
-        name: a key of :data:`MODELS`.
+        name: a key of :data:`tdpr.registry.MODELS`.
 
     Returns:
         ``{argument: default}``, with ``inspect.Parameter.empty`` for required arguments.
@@ -50,7 +37,7 @@ def model_arguments(name: str) -> dict[str, Any]:
     Raises:
         ValueError: ``name`` is not registered.
     """
-    signature = inspect.signature(_model_class(name).__init__)
+    signature = inspect.signature(model_class(name).__init__)
     return {
         arg.name: arg.default
         for arg in list(signature.parameters.values())[1:]
@@ -62,7 +49,7 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a registered model from keyword arguments (a config section).
 
     Args:
-        name: a key of :data:`MODELS` (``seanet``, ``audiounet``, ``demucs``, ...).
+        name: a key of :data:`tdpr.registry.MODELS` (``seanet``, ``audiounet``, ``demucs``, ...).
         **kwargs: constructor arguments; anything left out takes the paper-size default.
 
     Returns:
@@ -71,7 +58,7 @@ def build_model(name: str, **kwargs: Any) -> nn.Module:
     Raises:
         ValueError: ``name`` is not registered, or an argument is not one the model accepts.
     """
-    cls = _model_class(name)
+    cls = model_class(name)
     accepted = model_arguments(name)
     takes_any = any(
         arg.kind is arg.VAR_KEYWORD for arg in inspect.signature(cls.__init__).parameters.values()

@@ -20,21 +20,10 @@ import torch
 from tdpr.evaluate import read_manifest
 from tdpr.fsio import write_text_atomic
 from tdpr.models import build_model, count_parameters
+from tdpr.registry import REFERENCE, system_label
 from tdpr.report import figures, listening, ratings, tables
 
 logger = logging.getLogger(__name__)
-
-#: Label of the clean reference in figures and the listening kit.
-GROUND_TRUTH = "Ground truth"
-
-
-def lsd_convention(n_fft: int, hop: int, floor: float) -> str:
-    """The LSD convention stated under every table (``{n_clips}`` is filled in by the writer)."""
-    return (
-        f"LSD: |STFT|^2 with n_fft {n_fft}, hop {hop}, periodic Hann, centred; log10 with a "
-        f"power floor of {floor:g}; mean over frames of the RMS over bins; 16-bit stored audio; "
-        "mean over {n_clips} test clips"
-    )
 
 
 def write_param_counts(
@@ -57,10 +46,14 @@ def build_tables(
     models: Sequence[str],
     cutoffs: Sequence[int],
     out_dir: str | os.PathLike,
-    convention: str,
+    convention: Mapping[str, Any],
 ) -> None:
-    """Table 1 and the extended table, each as CSV, Markdown and LaTeX, into ``out_dir``."""
-    metrics = pd.read_csv(metrics_csv, dtype={"clip": str})
+    """Table 1 and the extended table, each as CSV, Markdown and LaTeX, into ``out_dir``.
+
+    ``convention``: ``n_fft``, ``hop`` and ``floor`` of the metrics, stated under each table.
+    """
+    metrics = pd.read_csv(metrics_csv, dtype={"clip": str, "model": str, "variant": str})
+    convention = tables.lsd_convention(**convention)
     params = json.loads(Path(params_json).read_text())
     out = Path(out_dir)
     table = tables.table1(metrics, params, list(models), list(cutoffs))
@@ -99,9 +92,9 @@ def build_signal_figures(
     """Figs. 4 and 5 for one test clip: phase of one bin, and magnitude spectrograms.
 
     Args:
-        manifests: system label -> manifest at the figure's cutoff (``Ground truth`` included).
+        manifests: system key -> manifest at the figure's cutoff (``reference`` included).
     """
-    clip = figure_clip(manifests[GROUND_TRUTH], clip_id)
+    clip = figure_clip(manifests[REFERENCE], clip_id)
     signals, rate = figures.load_figure_signals(manifests, clip)
     figures.plot_phase_bin(signals, phase_bin, phase_frames, out=out_phase, sample_rate=rate)
     figures.plot_spectrograms(signals, out_spectrograms, rate, cutoff_hz)
@@ -115,9 +108,9 @@ def build_metric_figures(
     out_training: str | os.PathLike,
 ) -> None:
     """LSD against cutoff per system, and the training curves of every model."""
-    metrics = pd.read_csv(metrics_csv, dtype={"clip": str})
+    metrics = pd.read_csv(metrics_csv, dtype={"clip": str, "model": str, "variant": str})
     figures.plot_lsd_vs_cutoff(metrics, out_lsd)
-    curves = {label: pd.read_csv(path) for label, path in histories.items()}
+    curves = {model: pd.read_csv(path) for model, path in histories.items()}
     figures.plot_training_curves(curves, out_training)
 
 
@@ -133,14 +126,19 @@ def build_listening_kit(
     target_lufs: float,
     seed: int,
 ) -> pd.DataFrame:
-    """Choose the pieces and write the AB and MOS tests (WAVs + webMUSHRA configurations)."""
+    """Choose the pieces and write the AB and MOS tests (WAVs + webMUSHRA configurations).
+
+    Args:
+        manifests: system key -> manifest at the listening test's cutoff.
+        models, ab_model: model names (registry keys).
+    """
     pieces = listening.choose_pieces(clips_manifest, n=n_pieces, seed=seed)
     return listening.export_listening_test(
         pieces,
-        manifests,
+        {system_label(key): path for key, path in manifests.items()},
         out_dir,
-        list(models),
-        ab_model=ab_model,
+        [system_label(m) for m in models],
+        ab_model=system_label(ab_model),
         offset_s=offset_s,
         duration_s=duration_s,
         target_lufs=target_lufs,

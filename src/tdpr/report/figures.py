@@ -5,7 +5,8 @@ anything expensive. Every function builds a :class:`matplotlib.figure.Figure` di
 so no GUI backend and no global figure state; PNG is rendered by Agg) and writes PNG and PDF
 atomically next to each other via :func:`save_figure`. Colours are fixed per system: one hue per
 model, shared by its +TD-PR (darker, dashed) and +GT-phase (lighter, dotted) variants; Input grey,
-Ground truth black.
+Ground truth black (all from :mod:`tdpr.registry`). Systems are given by their keys (``input``,
+``reference``, ``seanet``, ``seanet_tdpr``); labels are applied here, when a figure is drawn.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import colorsys
 import logging
 import os
-import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,32 +29,34 @@ from tdpr.audio import AudioError, read_audio, to_mono
 from tdpr.dsp.stft import stft
 from tdpr.evaluate import read_manifest
 from tdpr.fsio import atomic_path
-from tdpr.report.tables import GROUND_TRUTH, GT_PHASE, INPUT, TDPR, system_order
+from tdpr.registry import (
+    FIXED_SYSTEMS,
+    INPUT,
+    METRICS,
+    MODELS,
+    REFERENCE,
+    VARIANTS,
+    split_system,
+    system_key,
+    system_label,
+)
+from tdpr.report.tables import system_order
 
 logger = logging.getLogger(__name__)
 
-MODEL_COLORS = {"SEANet": "#0173b2", "AudioUNet": "#de8f05", "Demucs": "#029e73"}
-FIXED_COLORS = {INPUT: "#7f7f7f", GROUND_TRUTH: "#000000"}
-#: variant suffix -> (lightness factor, line style)
-VARIANTS = {"": (1.0, "-"), TDPR: (0.6, "--"), GT_PHASE: (1.45, ":")}
+
+def system_color(key: str) -> str:
+    """Hex colour of a system: the model's hue, shaded per variant (darker for +TD-PR...)."""
+    model, variant = split_system(key)
+    if model in FIXED_SYSTEMS:
+        return FIXED_SYSTEMS[model][1]
+    hue, light, sat = colorsys.rgb_to_hls(*to_rgb(MODELS[model].colour))
+    return to_hex(colorsys.hls_to_rgb(hue, min(0.85, light * VARIANTS[variant].shade), sat))
 
 
-def system_color(label: str) -> str:
-    """Hex colour of a system label: the model's hue, darker for +TD-PR, lighter for +GT-phase."""
-    if label in FIXED_COLORS:
-        return FIXED_COLORS[label]
-    base, plus, variant = label.partition("+")
-    palette = sns.color_palette("colorblind", 10)
-    color = MODEL_COLORS.get(base) or palette[3 + zlib.crc32(base.encode()) % 7]
-    factor = VARIANTS.get(plus + variant, (0.8, "-"))[0]
-    hue, light, sat = colorsys.rgb_to_hls(*to_rgb(color))
-    return to_hex(colorsys.hls_to_rgb(hue, min(0.85, light * factor), sat))
-
-
-def system_linestyle(label: str) -> str:
-    """Line style of a system label: solid, ``--`` for +TD-PR, ``:`` for +GT-phase."""
-    _, plus, variant = label.partition("+")
-    return VARIANTS.get(plus + variant, (1.0, "-."))[1]
+def system_linestyle(key: str) -> str:
+    """Line style of a system: solid, ``--`` for +TD-PR, ``:`` for +GT-phase."""
+    return VARIANTS[split_system(key)[1]].linestyle
 
 
 def save_figure(fig: Figure, out: str | os.PathLike, dpi: int = 200) -> list[Path]:
@@ -80,29 +82,30 @@ def styled(style: str = "whitegrid"):
     return mpl.rc_context({**sns.axes_style(style), **sns.plotting_context("paper")})
 
 
-def panel_rows(labels: Iterable[str]) -> list[list[str]]:
-    """Grid of systems as in Figs. 4-5: ``[Input, Ground truth]``, then one row per model."""
-    labels = system_order(labels)
-    first = [label for label in (INPUT, GROUND_TRUTH) if label in labels]
-    rest = [label for label in labels if label not in first]
-    bases = dict.fromkeys(label.split("+")[0] for label in rest)
-    rows = [[label for label in rest if label.split("+")[0] == base] for base in bases]
+def panel_rows(keys: Iterable[str]) -> list[list[str]]:
+    """Grid of systems as in Figs. 4-5: ``[input, reference]``, then one row per model."""
+    keys = system_order(keys)
+    first = [key for key in (INPUT, REFERENCE) if key in keys]
+    rest = [key for key in keys if key not in first]
+    models = dict.fromkeys(split_system(key)[0] for key in rest)
+    rows = [[key for key in rest if split_system(key)[0] == model] for model in models]
     return [first, *rows] if first else rows
 
 
-def _panel_title(row: int, col: int, label: str, first_row_fixed: bool) -> str:
+def _panel_title(row: int, col: int, key: str, first_row_fixed: bool) -> str:
+    label = system_label(key)
     if first_row_fixed and row == 0:
         return f"({chr(ord('a') + col)}) {label}"
     letter = chr(ord("a") + row + (1 if first_row_fixed else 0))
     return f"({letter}-{col + 1}) {label}"
 
 
-def _grid(labels: Iterable[str], panel_size: tuple[float, float], sharey: bool = True):
-    rows = panel_rows(labels)
+def _grid(keys: Iterable[str], panel_size: tuple[float, float], sharey: bool = True):
+    rows = panel_rows(keys)
     n_cols = max(len(r) for r in rows)
     fig = new_figure(panel_size[0] * n_cols, panel_size[1] * len(rows))
     axes = np.atleast_2d(fig.subplots(len(rows), n_cols, sharex=True, sharey=sharey, squeeze=False))
-    fixed = rows[0][0] in (INPUT, GROUND_TRUTH)
+    fixed = rows[0][0] in (INPUT, REFERENCE)
     placed = {}
     for r, row in enumerate(rows):
         for c in range(n_cols):
@@ -133,8 +136,8 @@ def plot_phase_bin(
     """Fig. 4: wrapped phase (rad) of one STFT bin over the first ``n_frames`` frames.
 
     Args:
-        signals: system label -> waveform ``(T,)`` of the same clip (Input, Ground truth, each
-            model and model+TD-PR; other variants get their own column).
+        signals: system key -> waveform ``(T,)`` of the same clip (input, reference, each
+            model and its variants, one row per model).
         bin_index: frequency bin, ``0 <= bin_index <= n_fft // 2``.
         n_frames: frames shown from the start of the clip.
         out: output path; ``.png`` and ``.pdf`` are written.
@@ -151,10 +154,10 @@ def plot_phase_bin(
     }
     with styled():
         fig, axes, placed = _grid(phases, (3.2, 1.9))
-        for label, ax in placed.items():
-            if GROUND_TRUTH in phases and label != GROUND_TRUTH:
-                ax.plot(phases[GROUND_TRUTH], color="0.75", lw=1.0, label=GROUND_TRUTH)
-            ax.plot(phases[label], color=system_color(label), marker="o", ms=2.5, lw=1.0)
+        for key, ax in placed.items():
+            if REFERENCE in phases and key != REFERENCE:
+                ax.plot(phases[REFERENCE], color="0.75", lw=1.0, label=system_label(REFERENCE))
+            ax.plot(phases[key], color=system_color(key), marker="o", ms=2.5, lw=1.0)
             ax.set_ylim(-np.pi - 0.3, np.pi + 0.3)
             ax.set_yticks([-np.pi, 0, np.pi], ["$-\\pi$", "0", "$\\pi$"])
         for ax in axes[-1]:
@@ -177,7 +180,7 @@ def plot_spectrograms(
     """Fig. 5: magnitude spectrograms (dB) on one colour scale, a dashed line at the cutoff.
 
     Args:
-        signals: system label -> waveform ``(T,)`` of the same clip.
+        signals: system key -> waveform ``(T,)`` of the same clip.
         out: output path; ``.png`` and ``.pdf`` are written.
         sample_rate: rate of the signals in Hz.
         cutoff_hz: input bandwidth, drawn as a dashed line.
@@ -191,8 +194,8 @@ def plot_spectrograms(
     top = 10 * np.log10(max(float(p.max()) for p in power.values()) + 1e-20)
     with styled("white"):
         fig, axes, placed = _grid(power, (3.2, 2.0))
-        for label, ax in placed.items():
-            db = 10 * np.log10(np.maximum(power[label], 1e-20)) - top
+        for key, ax in placed.items():
+            db = 10 * np.log10(np.maximum(power[key], 1e-20)) - top
             extent = (0, db.shape[1] * hop / sample_rate, 0, sample_rate / 2000)
             image = ax.imshow(db, origin="lower", aspect="auto", extent=extent, cmap="magma")
             image.set_clim(-dynamic_range_db, 0)
@@ -216,30 +219,36 @@ def plot_lsd_vs_cutoff(
     """Mean ``metric`` against input bandwidth per system, with bootstrapped 95 % CIs over clips.
 
     Args:
-        metrics: tidy metrics (``system, cutoff, clip, metric, value``).
+        metrics: tidy metrics (``model, variant, cutoff, clip, metric, value``).
         out: output path; ``.png`` and ``.pdf`` are written.
         metric: metric to plot.
-        systems: systems to show (default: all present, in table order).
+        systems: system keys to show (default: all present, in table order).
         seed: seed of the bootstrap, so reruns draw the same intervals.
     """
     rows = metrics[metrics["metric"] == metric].copy()
     if rows.empty:
         raise ValueError(f"no rows for metric {metric!r} in the metrics table")
+    pairs = zip(rows["model"], rows["variant"], strict=True)
+    rows["system"] = [system_key(m, v) for m, v in pairs]
     order = system_order(rows["system"] if systems is None else systems)
     rows = rows[rows["system"].isin(order)]
+    labels = {key: system_label(key) for key in order}
+    rows["system"] = rows["system"].map(labels)
     rows["bandwidth"] = (rows["cutoff"].astype(float) / 1000).map("{:g} kHz".format)
     x_order = [f"{c / 1000:g} kHz" for c in sorted(rows["cutoff"].astype(float).unique())]
     with styled():
         fig = new_figure(6.5, 3.6)
         ax = fig.subplots()
-        palette = {s: system_color(s) for s in order}
+        palette = {labels[s]: system_color(s) for s in order}
         sns.pointplot(
-            data=rows, x="bandwidth", y="value", hue="system", order=x_order, hue_order=order,
+            data=rows, x="bandwidth", y="value", hue="system", order=x_order,
+            hue_order=[labels[s] for s in order],
             palette=palette, linestyles=[system_linestyle(s) for s in order],
             errorbar=("ci", 95), seed=seed, dodge=0.35, markersize=4, linewidth=1.2, ax=ax,
         )  # fmt: skip
         ax.set_xlabel("input bandwidth")
-        ax.set_ylabel(metric.upper().replace("_", "-") + " (mean, 95 % CI over clips)")
+        title = METRICS[metric].title if metric in METRICS else metric
+        ax.set_ylabel(f"{title} (mean, 95 % CI over clips)")
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), title=None, frameon=False)
         return save_figure(fig, out)
 
@@ -260,7 +269,7 @@ def plot_training_curves(
     """Training and validation loss (log scale) and validation LSD per epoch, one colour per model.
 
     Args:
-        histories: model label -> history (``epoch, step, train_loss, valid_loss, valid_lsd,
+        histories: model name -> history (``epoch, step, train_loss, valid_loss, valid_lsd,
             seconds``); several rows per epoch are averaged.
         out: output path; ``.png`` and ``.pdf`` are written.
     """
@@ -269,8 +278,9 @@ def plot_training_curves(
     with styled():
         fig = new_figure(8.0, 3.2)
         loss_ax, lsd_ax = fig.subplots(1, 2)
-        for label, history in histories.items():
-            epochs, color = _per_epoch(label, history), system_color(label)
+        for model, history in histories.items():
+            label = system_label(model)
+            epochs, color = _per_epoch(label, history), system_color(model)
             train, valid = epochs["train_loss"].dropna(), epochs["valid_loss"].dropna()
             loss_ax.plot(train.index, train, color=color, label=f"{label} train")
             loss_ax.plot(valid.index, valid, color=color, ls="--", label=f"{label} valid")
@@ -293,12 +303,12 @@ def load_figure_signals(
     """Read one clip of several systems for Figs. 4 and 5.
 
     Args:
-        manifests: system label -> manifest CSV (``clip_id, path``, path relative to the CSV).
+        manifests: system key -> manifest CSV (``clip_id, path``, path relative to the CSV).
         clip_id: the clip to read.
         offset_s, duration_s: excerpt to keep (default: the whole clip).
 
     Returns:
-        ``({label: (T,) float32 mono}, sample_rate)``.
+        ``({key: (T,) float32 mono}, sample_rate)``.
 
     Raises:
         KeyError: a manifest lacks the clip. AudioError: sample rates differ.

@@ -42,10 +42,15 @@ import yaml
 
 from tdpr.audio import quantize_pcm16, write_pcm16
 from tdpr.fsio import write_text_atomic
+from tdpr.registry import INPUT as INPUT_KEY
+from tdpr.registry import REFERENCE, VARIANTS, system_label
 from tdpr.report.figures import load_figure_signals
-from tdpr.report.tables import GROUND_TRUTH, GT_PHASE, INPUT, TDPR
 
 logger = logging.getLogger(__name__)
+
+# The kit names its systems by their display labels (they reach listeners' result files).
+INPUT, GROUND_TRUTH = system_label(INPUT_KEY), system_label(REFERENCE)
+TDPR, GT_PHASE = VARIANTS["tdpr"].suffix, VARIANTS["gtphase"].suffix
 
 PIECE_COLUMNS = ("clip_id", "composer", "title", "source_file")
 AUDIO_DIR = "configs/resources/audio/tdpr"

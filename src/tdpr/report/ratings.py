@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from tdpr.registry import MODELS, system_from_label
 from tdpr.report.figures import new_figure, save_figure, styled, system_color
 from tdpr.report.listening import AB_CONDITIONS, MOS_CONDITIONS, condition_system
-from tdpr.report.tables import MODEL_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +53,16 @@ class Ratings:
     ab: pd.DataFrame
 
 
+def _label_color(label: str) -> str:
+    """Colour of a system given by its display label; grey for a label no system has."""
+    key = system_from_label(label)
+    return system_color(key) if key is not None else "#7f7f7f"
+
+
 def model_of_test(test: str) -> str:
     """``tdpr_mos_seanet`` / ``tdpr_ab_seanet`` / ``seanet`` -> ``SEANet``; others unchanged."""
     name = str(test).removeprefix("tdpr_mos_").removeprefix("tdpr_ab_")
-    return MODEL_LABELS.get(name, name)
+    return MODELS[name].label if name in MODELS else name
 
 
 def _listener(table: pd.DataFrame, path: Path) -> pd.Series:
@@ -171,7 +177,7 @@ def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def _ab_color(key: str, model: str) -> str:
     """The model's colour for the TD-CNN, dark grey (ground truth's family) for GT phase."""
-    return "#404040" if key == "gtphase" else system_color(model)
+    return "#404040" if key == "gtphase" else _label_color(model)
 
 
 def plot_ab_preference(ratings: Ratings, out: str | os.PathLike) -> list[Path]:
@@ -223,7 +229,7 @@ def plot_mos(ratings: Ratings, out: str | os.PathLike) -> list[Path]:
                 meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black"},
             )  # fmt: skip
             for box, condition in zip(boxes["boxes"], order, strict=True):
-                box.set_facecolor(system_color(condition_system(condition, test)))
+                box.set_facecolor(_label_color(condition_system(condition, test)))
             means = data.groupby("condition")["rating"].mean()
             top = ax.get_xaxis_transform()  # x in data, y in axes units
             for x, condition in enumerate(order):

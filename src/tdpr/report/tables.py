@@ -1,14 +1,15 @@
 """Table 1 of the paper (LSD per input bandwidth) and an extended metrics table.
 
-Both tables are built from the tidy metrics CSV (columns ``system, cutoff, clip, metric, value``,
-one row per clip) and written as CSV, Markdown and LaTeX (booktabs) by :func:`write_table1` and
-:func:`write_extended_table`. Every format states the metric convention it was given; the best
-value of each column is bold in Markdown and LaTeX.
+Both tables are built from the tidy metrics CSV (columns ``model, variant, cutoff, clip, metric,
+value``, one row per clip) and written as CSV, Markdown and LaTeX (booktabs) by
+:func:`write_table1` and :func:`write_extended_table`. Every format states the metric convention
+it was given; the best value of each column is bold in Markdown and LaTeX.
 
 Rows of Table 1 follow the paper: Input, then per model the TD-CNN and the TD-CNN with TD-PR, then
 Ground truth (LSD 0 by definition, so it needs no rows in the CSV). Cell values are means over
-clips; ``AVG`` is the mean of the per-cutoff means. Models are given by registry name
-(``seanet``); their labels in the metrics CSV come from :data:`MODEL_LABELS`.
+clips; ``AVG`` is the mean of the per-cutoff means. Systems are identified by their keys
+(:mod:`tdpr.registry`: ``seanet``, ``seanet_tdpr``); labels ("SEANet+TD-PR"), column titles,
+decimals and directions come from the registries when a table is drawn.
 """
 
 from __future__ import annotations
@@ -21,29 +22,40 @@ import numpy as np
 import pandas as pd
 
 from tdpr.fsio import write_text_atomic
+from tdpr.registry import (
+    HIGHER,
+    INPUT,
+    LOWER,
+    METRICS,
+    REFERENCE,
+    VARIANTS,
+    is_oracle,
+    order_systems,
+    split_system,
+    system_key,
+    system_label,
+)
 
 logger = logging.getLogger(__name__)
 
-BOLD_LOWER, BOLD_UPPER = "lower", "higher"
-#: registry name -> label used in the metrics CSV, tables and figures
-MODEL_LABELS = {"seanet": "SEANet", "audiounet": "AudioUNet", "demucs": "Demucs", "tfgan": "TFGAN"}
-INPUT, GROUND_TRUTH, TDPR, GT_PHASE = "Input", "Ground truth", "+TD-PR", "+GT-phase"
-#: metric name -> (column title, decimals, which value is best)
-EXTENDED_METRICS = {
-    "lsd": ("LSD", 2, BOLD_LOWER),
-    "lsd_hf": ("LSD-HF", 2, BOLD_LOWER),
-    "lsd_lf": ("LSD-LF", 2, BOLD_LOWER),
-    "si_sdr": ("SI-SDR (dB)", 1, BOLD_UPPER),
-    "phase_ip_hf": ("IP-HF (rad)", 3, BOLD_LOWER),
-    "phase_gd_hf": ("GD-HF (rad)", 3, BOLD_LOWER),
-    "phase_if_hf": ("IF-HF (rad)", 3, BOLD_LOWER),
-    "visqol": ("ViSQOL", 2, BOLD_UPPER),
-}
+BOLD_LOWER, BOLD_UPPER = LOWER, HIGHER
+GROUND_TRUTH = system_label(REFERENCE)
+TDPR = "tdpr"  # the paper's variant: the TD-CNN's phase replaced by the vocoder's
 ALL_CUTOFFS = "all"
+TIDY_COLUMNS = ("model", "variant", "cutoff", "clip", "metric", "value")
 
 
 class TableInputError(ValueError):
     """The metrics CSV lacks systems, cutoffs or metrics a table needs, or its clips differ."""
+
+
+def lsd_convention(n_fft: int, hop: int, floor: float) -> str:
+    """The LSD convention stated under every table (``{n_clips}`` is filled in by the writer)."""
+    return (
+        f"LSD: |STFT|^2 with n_fft {n_fft}, hop {hop}, periodic Hann, centred; log10 with a "
+        f"power floor of {floor:g}; mean over frames of the RMS over bins; 16-bit stored audio; "
+        "mean over {n_clips} test clips"
+    )
 
 
 def cutoff_title(cutoff: float) -> str:
@@ -59,11 +71,18 @@ def format_params(count: float, extra: float | None = None) -> str:
 
 
 def _tidy(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Check the tidy columns and make cutoffs integers (a CSV may hold 2500.0)."""
-    missing = [c for c in ("system", "cutoff", "clip", "metric", "value") if c not in metrics]
+    """Check the tidy columns, make cutoffs integers (a CSV may hold 2500.0), add system keys."""
+    missing = [c for c in TIDY_COLUMNS if c not in metrics]
     if missing:
         raise TableInputError(f"the metrics table lacks column(s) {', '.join(missing)}")
-    return metrics.assign(cutoff=metrics["cutoff"].astype(float).round().astype(int))
+    keys = [system_key(m, v) for m, v in zip(metrics["model"], metrics["variant"], strict=True)]
+    for key in dict.fromkeys(keys):
+        try:
+            split_system(key)
+        except ValueError as err:
+            raise TableInputError(f"the metrics table holds an unknown system: {err}") from None
+    cutoff = metrics["cutoff"].astype(float).round().astype(int)
+    return metrics.assign(cutoff=cutoff, system=keys)
 
 
 def _cell_means(metrics: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -97,13 +116,11 @@ def _check_same_clips(metrics: pd.DataFrame, systems: Sequence[str], metric: str
             )
 
 
-def table1_systems(models: Sequence[str], labels: Mapping[str, str] | None = None) -> list[str]:
-    """Row labels of Table 1 that need data: Input, then each model and model+TD-PR."""
-    labels = MODEL_LABELS if labels is None else labels
+def table1_systems(models: Sequence[str]) -> list[str]:
+    """System keys of the Table 1 rows that need data: Input, then each model and model+TD-PR."""
     rows = [INPUT]
     for model in models:
-        label = labels.get(model, model)
-        rows += [label, label + TDPR]
+        rows += [model, system_key(model, TDPR)]
     return rows
 
 
@@ -114,17 +131,15 @@ def table1(
     cutoffs: Iterable[float],
     *,
     vocoder: str = "tfgan",
-    labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Table 1: mean LSD per system and input bandwidth, their average, and parameter counts.
 
     Args:
-        metrics: tidy metrics (``system, cutoff, clip, metric, value``), one row per clip.
+        metrics: tidy metrics (:data:`TIDY_COLUMNS`), one row per clip.
         params: parameter counts by registry name, e.g. ``{"seanet": 10964898, "tfgan": ...}``.
         models: registry names of the TD-CNNs, in table order (``["seanet", "audiounet", ...]``).
         cutoffs: input bandwidths in Hz, in column order.
         vocoder: registry name of the vocoder whose parameters the +TD-PR rows add.
-        labels: registry name -> label in ``metrics`` (default :data:`MODEL_LABELS`).
 
     Returns:
         DataFrame indexed by ``System`` with one float column per cutoff (``"2.5 kHz"``...),
@@ -135,7 +150,7 @@ def table1(
             systems were evaluated on different clips.
     """
     cutoffs = [int(round(float(c))) for c in cutoffs]
-    systems = table1_systems(models, labels)
+    systems = table1_systems(models)
     metrics = _tidy(metrics)
     _check_present(metrics[metrics["metric"] == "lsd"], systems, cutoffs)
     lacking = [name for name in [*models, vocoder] if name not in params]
@@ -148,47 +163,33 @@ def table1(
         index=pd.Index(systems, name="System"),
         columns=[cutoff_title(c) for c in cutoffs],
     )
-    grid.loc[GROUND_TRUTH] = 0.0
+    grid.loc[REFERENCE] = 0.0
     grid["AVG"] = grid.mean(axis=1)
-    grid["Params"] = _params_column(grid.index, params, models, vocoder, labels)
+    grid["Params"] = [_params_cell(key, params, vocoder) for key in grid.index]
     cells = [(s, c) for s in systems for c in cutoffs]
+    grid = grid.rename(index=system_label)
     grid.attrs["n_clips"] = int(means.loc[cells, "n_clips"].max())
     return grid
 
 
-def _params_column(index, params, models, vocoder, labels) -> list[str]:
-    labels = MODEL_LABELS if labels is None else labels
-    by_label = {labels.get(m, m): m for m in models}
-    column = []
-    for system in index:
-        if system in by_label:
-            column.append(format_params(params[by_label[system]]))
-        elif system.endswith(TDPR) and system.removesuffix(TDPR) in by_label:
-            model = by_label[system.removesuffix(TDPR)]
-            column.append(format_params(params[model], params[vocoder]))
-        else:
-            column.append("-")
-    return column
-
-
-def _variant_rank(system: str) -> tuple[int, str]:
-    suffix = "+" + system.split("+", 1)[1]
-    return ({TDPR: 0, GT_PHASE: 1}.get(suffix, 2), suffix)
+def _params_cell(key: str, params: Mapping[str, int], vocoder: str) -> str:
+    """``11.0 M`` for a TD-CNN, ``11.0 + 5.9 M`` where a vocoder makes the phase, else ``-``."""
+    model, variant = split_system(key)
+    if model not in params:
+        return "-"
+    if VARIANTS[variant].phase == "vocoder":
+        return format_params(params[model], params[vocoder])
+    return format_params(params[model]) if VARIANTS[variant].phase is None else "-"
 
 
 def system_order(systems: Iterable[str]) -> list[str]:
-    """Input, then each model followed by +TD-PR, +GT-phase and other variants; Ground truth last.
+    """Input, then each model followed by its variants in registry order; Ground truth last.
 
     Models keep their first-seen order.
     """
-    systems = list(dict.fromkeys(systems))
-    bases = dict.fromkeys(s.split("+")[0] for s in systems if s not in (INPUT, GROUND_TRUTH))
-    ordered = [INPUT] if INPUT in systems else []
-    for base in bases:
-        variants = sorted((s for s in systems if s.startswith(base + "+")), key=_variant_rank)
-        ordered += ([base] if base in systems else []) + variants
-    ordered += [GROUND_TRUTH] if GROUND_TRUTH in systems else []
-    return ordered + [s for s in systems if s not in ordered]
+    systems = list(systems)
+    models = dict.fromkeys(split_system(s)[0] for s in systems)
+    return order_systems(systems, models)
 
 
 def extended_table(
@@ -199,28 +200,31 @@ def extended_table(
     """Every metric for every system (GT-phase oracles included), overall and per cutoff.
 
     Args:
-        metrics: tidy metrics (``system, cutoff, clip, metric, value``).
+        metrics: tidy metrics (:data:`TIDY_COLUMNS`).
         cutoffs: cutoffs to show, in order (default: all in ``metrics``, ascending).
-        metric_names: metrics to show (default: those of :data:`EXTENDED_METRICS` present).
+        metric_names: metrics to show (default: every registered metric present, in registry
+            order).
 
     Returns:
         DataFrame with a ``(Cutoff, System)`` index (Cutoff ``"all"`` first: the mean of the
         per-cutoff means; then ``"2.5 kHz"``...) and one float column per metric, titled as in
-        :data:`EXTENDED_METRICS`. NaN values (masked phase bins) are left out of the means.
+        :data:`tdpr.registry.METRICS`. NaN values (masked phase bins) are left out of the means.
+        ``attrs``: ``n_clips`` (most clips per cell), ``oracles`` (labels of oracle rows).
 
     Raises:
         TableInputError: a requested metric or cutoff is absent.
     """
     metrics = _tidy(metrics)
     present = list(dict.fromkeys(metrics["metric"]))
-    names = [m for m in EXTENDED_METRICS if m in present] if metric_names is None else metric_names
+    names = [m for m in METRICS if m in present] if metric_names is None else metric_names
     have = sorted(set(metrics["cutoff"]))
     cutoffs = have if cutoffs is None else [int(round(float(c))) for c in cutoffs]
     absent = [m for m in names if m not in present] + [f"{c} Hz" for c in cutoffs if c not in have]
     if absent or not names:
         raise TableInputError(f"the metrics lack {', '.join(absent) or 'every known metric'}")
     rows = metrics[metrics["cutoff"].isin(cutoffs) & metrics["metric"].isin(names)]
-    wide = rows.groupby(["cutoff", "system", "metric"])["value"].mean().unstack("metric")
+    grouped = rows.groupby(["cutoff", "system", "metric"])["value"]
+    wide = grouped.mean().unstack("metric")
     systems = system_order(rows["system"])
     per_cutoff = [wide.xs(c, level="cutoff").reindex(index=systems, columns=names) for c in cutoffs]
     # A system missing at some cutoff gets NaN in "all": a mean over other cutoffs would mislead.
@@ -228,7 +232,12 @@ def extended_table(
     blocks.update({cutoff_title(c): frame for c, frame in zip(cutoffs, per_cutoff, strict=True)})
     table = pd.concat(blocks, names=["Cutoff", "System"])
     table.columns.name = None
-    return table.rename(columns={m: EXTENDED_METRICS.get(m, (m,))[0] for m in names})
+    table = table.rename(index=system_label, level="System")
+    table = table.rename(columns={m: METRICS[m].title if m in METRICS else m for m in names})
+    table.attrs = {}
+    table.attrs["n_clips"] = int(grouped.count().max())
+    table.attrs["oracles"] = [system_label(s) for s in systems if is_oracle(s)]
+    return table
 
 
 def write_table1(
@@ -272,11 +281,10 @@ def write_extended_table(
         "best per column and cutoff among realisable systems (the +GT-phase oracles excluded)."
     )
     caption = _caption(title, convention, table)
-    spec = {title: (decimals, best) for title, decimals, best in EXTENDED_METRICS.values()}
+    spec = {m.title: (m.decimals, m.better) for m in METRICS.values()}
     best = {c: spec.get(c, (2, BOLD_LOWER))[1] for c in table.columns}
     decimals = {c: spec.get(c, (2, BOLD_LOWER))[0] for c in table.columns}
-    oracles = [s for s in table.index.get_level_values(-1) if s.endswith(GT_PHASE)]
-    exclude = [*oracles, GROUND_TRUTH]
+    exclude = [*table.attrs.get("oracles", []), GROUND_TRUTH]
     write_formats(table, csv, md, tex, caption, best, decimals, exclude, group_level="Cutoff")
 
 

@@ -4,11 +4,12 @@ Both are ``torch.save`` dictionaries of plain data only (dict, list, tuple, str,
 None and tensors), written atomically (temporary file + rename) and read with
 ``torch.load(weights_only=True)``: no pickled classes, so loading never runs code.
 
-Training state (``kind = "tdpr-training-state"``)::
+Training state (``kind = "tdpr-training-state"``), the same for every task of
+:func:`tdpr.train.loop.fit`::
 
-    {"kind", "model": state_dict, "optimizer": optimizer state_dict, "epoch": epochs done,
-     "step": optimiser steps done, "torch_rng": CPU generator state (uint8 tensor),
-     "cuda_rng": [per-device states] (empty without CUDA), "history": [row dicts],
+    {"kind", "modules": {name: state_dict}, "optimizers": {name: optimizer state_dict},
+     "epoch": epochs done, "step": optimiser steps done, "torch_rng": CPU generator state
+     (uint8 tensor), "cuda_rng": [per-device states] (empty without CUDA), "history": [row dicts],
      "config": training config dict, "versions": {"tdpr", "torch"}}
 
 Final model file (``kind = "tdpr-model"``)::
@@ -36,8 +37,6 @@ from tdpr.models import build_model
 
 logger = logging.getLogger(__name__)
 
-#: Training settings that may change between a checkpoint and its resumption.
-RESUMABLE_CHANGES = frozenset({"epochs", "bf16", "compile"})
 MODEL_KIND = "tdpr-model"
 STATE_KIND = "tdpr-training-state"
 _SCALARS = (str, int, float, bool, type(None))  # exact types: subclasses need allow-listing
@@ -157,54 +156,35 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
 
 
 def training_state(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
+    modules: Mapping[str, nn.Module],
+    optimizers: Mapping[str, torch.optim.Optimizer],
     epoch: int,
     step: int,
     history: list[dict],
-    config: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The training state after ``epoch`` epochs and ``step`` steps (format: module docstring)."""
+    """The training state after ``epoch`` epochs and ``step`` steps (format: module docstring),
+    without its ``config`` (the caller adds it)."""
     return {
         "kind": STATE_KIND,
-        "model": cpu_state(model),
-        "optimizer": optimizer.state_dict(),
+        "modules": {name: cpu_state(m) for name, m in modules.items()},
+        "optimizers": {name: o.state_dict() for name, o in optimizers.items()},
         "epoch": int(epoch),
         "step": int(step),
         **rng_state(),
         "history": [dict(row) for row in history],
-        "config": dict(config),
         "versions": versions(),
     }
 
 
-def check_resumable(saved: Mapping[str, Any], current: Mapping[str, Any], path: Path) -> None:
-    """Refuse to resume a checkpoint whose config differs beyond :data:`RESUMABLE_CHANGES`."""
-    changed = sorted(
-        k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k]
-    )
+def check_resumable(
+    saved: Mapping[str, Any], current: Mapping[str, Any], path: Path, resumable: frozenset[str]
+) -> None:
+    """Refuse to resume a checkpoint whose config differs in a key outside ``resumable``."""
+    keys = sorted(set(saved) | set(current))
+    changed = [k for k in keys if k not in resumable and saved.get(k) != current.get(k)]
     if changed:
-        diff = "; ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in changed)
+        diff = "; ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
         raise ValueError(
             f"checkpoint {path} was made with another training config ({diff}); "
             f"delete it to start over"
         )
-
-
-def restore_training_state(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, config: Mapping[str, Any]
-) -> tuple[int, int, list[dict]]:
-    """Load a training state into ``model``, ``optimizer`` and the global torch generators.
-
-    Returns:
-        ``(epochs done, steps done, history rows)``.
-
-    Raises:
-        ValueError: the file is not a training state, or was made with another config.
-    """
-    state = load_checkpoint(path, STATE_KIND, map_location="cpu")
-    check_resumable(state["config"], config, path)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    restore_rng_state(state)
-    return int(state["epoch"]), int(state["step"]), [dict(row) for row in state["history"]]

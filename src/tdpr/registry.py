@@ -1,0 +1,287 @@
+"""Every registry of the project, in one light module: models, degradations, metrics, variants.
+
+This module imports neither torch nor a plotting library, so the workflow can read names,
+labels and settings while it parses (once per SLURM job) in a fraction of a second. Each entry
+names the object that implements it as ``"module:attribute"``, imported only when it is used.
+
+Adding something is one module plus one entry here:
+
+* a **model** (a waveform-to-waveform ``nn.Module``): an entry of :data:`MODELS` with its label,
+  colour and kind (``tdcnn`` models are trained, evaluated and tabulated; ``vocoder`` models
+  serve phase repair);
+* a **degradation** (a low-pass of the test sets and of training): an entry of
+  :data:`DEGRADATIONS` pointing at an object with ``design(cutoff_hz, order, fs)`` and
+  ``apply(x, design, fs)`` (see :mod:`tdpr.dsp.filters`);
+* a **metric**: an entry of :data:`METRICS` pointing at ``fn(ctx) -> (...)`` where ``ctx`` is a
+  :class:`tdpr.metrics.context.MetricContext`.
+
+System keys name what was evaluated: ``input`` (the degraded input), ``reference`` (the clean
+clip), ``<model>`` (a TD-CNN's output) and ``<model>_<variant>`` (a variant of it, e.g.
+``seanet_tdpr``); :func:`split_system` reads them, :func:`system_label` turns them into the
+labels of tables and figures (``SEANet+TD-PR``). Labels are never stored in data files.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+TDCNN, VOCODER = "tdcnn", "vocoder"
+LOWER, HIGHER = "lower", "higher"
+#: model names become path components and the ``{model}`` wildcard
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
+#: The training draw and the test-set defaults (the schema's defaults say the same; a test checks).
+CUTOFF_RANGE_HZ = (2500, 4000)
+ORDER_RANGE = (6, 10)
+MAX_ORDER = 20  # beyond this the SOS designs lose accuracy and no experiment needs more
+
+
+def resolve(target: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _unknown(kind: str, name: str, known: Iterable[str]) -> ValueError:
+    return ValueError(f"unknown {kind} {name!r}; registered: {', '.join(known)}")
+
+
+# ---- models -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: display label, colour of its curves and bars, kind, class."""
+
+    label: str
+    colour: str
+    kind: str
+    target: str
+
+
+MODELS: dict[str, ModelEntry] = {
+    "seanet": ModelEntry("SEANet", "#0173b2", TDCNN, "tdpr.models.seanet:SEANet"),
+    "audiounet": ModelEntry("AudioUNet", "#de8f05", TDCNN, "tdpr.models.audiounet:AudioUNet"),
+    "demucs": ModelEntry("Demucs", "#029e73", TDCNN, "tdpr.models.demucs:Demucs"),
+    "tfgan": ModelEntry("TFGAN", "#cc78bc", VOCODER, "tdpr.models.tfgan:TFGANGenerator"),
+}
+
+
+def model_entry(name: str) -> ModelEntry:
+    """The entry of a registered model (ValueError naming the registered ones otherwise)."""
+    if name not in MODELS:
+        raise _unknown("model", name, MODELS)
+    return MODELS[name]
+
+
+def models_of_kind(kind: str) -> list[str]:
+    """Registered model names of one kind, in registry order."""
+    return [name for name, entry in MODELS.items() if entry.kind == kind]
+
+
+@cache
+def constructor_arguments(name: str) -> dict[str, bool]:
+    """``{argument: has_default}`` of a model's constructor, read from its source.
+
+    The source is parsed, not imported, so the workflow checks ``arch`` keys without loading
+    torch. ``**kwargs`` in the signature shows up as the key ``"**"``.
+    """
+    module, _, cls_name = model_entry(name).target.partition(":")
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"model {name!r}: module {module} not found")
+    tree = ast.parse(Path(spec.origin).read_text(), filename=spec.origin)
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls_name), None)
+    init = cls and next(
+        (n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
+    )
+    if init is None:
+        raise ValueError(f"model {name!r}: no {cls_name}.__init__ in {spec.origin}")
+    args = init.args
+    positional = args.posonlyargs + args.args
+    n_required = len(positional) - len(args.defaults)
+    out = {a.arg: i >= n_required for i, a in enumerate(positional)}
+    out.pop(positional[0].arg, None)  # self
+    keyword = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    out.update({a.arg: d is not None for a, d in keyword})
+    if args.kwarg is not None:
+        out["**"] = True
+    return out
+
+
+def check_arch(name: str, arch: Mapping[str, Any]) -> None:
+    """Raise ValueError naming ``arch`` keys that the model's constructor does not take."""
+    accepted = constructor_arguments(name)
+    bad = sorted(set(arch) - set(accepted))
+    if bad and "**" not in accepted:
+        raise ValueError(
+            f"unknown arch key(s) {bad} for model {name!r} (allowed: {list(accepted)})"
+        )
+
+
+# ---- degradations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DegradationEntry:
+    """A registered low-pass degradation; ``has_order``: it takes an order (the IIR designs)."""
+
+    has_order: bool
+    target: str
+
+
+DEGRADATIONS: dict[str, DegradationEntry] = {
+    "butter": DegradationEntry(True, "tdpr.dsp.filters:BUTTER"),
+    "cheby1": DegradationEntry(True, "tdpr.dsp.filters:CHEBY1"),
+    "cheby2": DegradationEntry(True, "tdpr.dsp.filters:CHEBY2"),
+    "ellip": DegradationEntry(True, "tdpr.dsp.filters:ELLIP"),
+    "bessel": DegradationEntry(True, "tdpr.dsp.filters:BESSEL"),
+    "subsampling": DegradationEntry(False, "tdpr.dsp.filters:SUBSAMPLING"),
+    "stft": DegradationEntry(False, "tdpr.dsp.filters:STFT_CUT"),
+}
+
+
+def degradation_entry(name: str) -> DegradationEntry:
+    if name not in DEGRADATIONS:
+        raise ValueError(f"unknown filter type {name!r}; valid types: {', '.join(DEGRADATIONS)}")
+    return DEGRADATIONS[name]
+
+
+# ---- metrics ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    """A registered metric: column title, decimals shown, which direction is better.
+
+    ``band``: needs the degradation's cutoff (computed only when one is known). ``optional``:
+    computed only when asked for (slow, or needs an extra package).
+    """
+
+    title: str
+    decimals: int
+    better: str
+    target: str
+    band: bool = False
+    optional: bool = False
+
+
+METRICS: dict[str, MetricEntry] = {
+    "lsd": MetricEntry("LSD", 2, LOWER, "tdpr.metrics.spectral:lsd_metric"),
+    "lsd_hf": MetricEntry("LSD-HF", 2, LOWER, "tdpr.metrics.spectral:lsd_hf_metric", band=True),
+    "lsd_lf": MetricEntry("LSD-LF", 2, LOWER, "tdpr.metrics.spectral:lsd_lf_metric", band=True),
+    "si_sdr": MetricEntry("SI-SDR (dB)", 1, HIGHER, "tdpr.metrics.spectral:si_sdr_metric"),
+    "phase_ip_hf": MetricEntry(
+        "IP-HF (rad)", 3, LOWER, "tdpr.metrics.phase:ip_hf_metric", band=True
+    ),
+    "phase_gd_hf": MetricEntry(
+        "GD-HF (rad)", 3, LOWER, "tdpr.metrics.phase:gd_hf_metric", band=True
+    ),
+    "phase_if_hf": MetricEntry(
+        "IF-HF (rad)", 3, LOWER, "tdpr.metrics.phase:if_hf_metric", band=True
+    ),
+    "visqol": MetricEntry("ViSQOL", 2, HIGHER, "tdpr.metrics.visqol:visqol_metric", optional=True),
+}
+
+
+def metric_names(with_cutoff: bool = True, optional: Iterable[str] = ()) -> list[str]:
+    """Metrics computed by default (band metrics only ``with_cutoff``) plus ``optional`` ones."""
+    optional = set(optional)
+    return [
+        name
+        for name, m in METRICS.items()
+        if (with_cutoff or not m.band) and (not m.optional or name in optional)
+    ]
+
+
+# ---- systems and their variants ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What is done to a TD-CNN's output: nothing, or a phase replaced (``phase`` from ``band``).
+
+    ``stage``: the results folder of its outputs; ``oracle``: uses the ground truth (never
+    "best" in a table); ``shade``: lightness factor of its colour; ``linestyle``: of its curves.
+    """
+
+    suffix: str
+    stage: str
+    phase: str | None = None
+    band: str | None = None
+    oracle: bool = False
+    shade: float = 1.0
+    linestyle: str = "-"
+
+
+PLAIN = "plain"
+VARIANTS: dict[str, Variant] = {
+    PLAIN: Variant("", "enhanced"),
+    "tdpr": Variant("+TD-PR", "tdpr", phase="vocoder", band="full", shade=0.6, linestyle="--"),
+    "gtphase": Variant(
+        "+GT-phase", "gtphase", phase="gt", band="full", oracle=True, shade=1.45, linestyle=":"
+    ),
+}
+INPUT, REFERENCE = "input", "reference"
+#: labels and colours of the two systems that are not a model's
+FIXED_SYSTEMS = {INPUT: ("Input", "#7f7f7f"), REFERENCE: ("Ground truth", "#000000")}
+
+
+def system_key(model: str, variant: str = PLAIN) -> str:
+    """``("seanet", "tdpr")`` -> ``"seanet_tdpr"``; ``("seanet", "plain")`` -> ``"seanet"``."""
+    return model if variant == PLAIN else f"{model}_{variant}"
+
+
+def split_system(key: str) -> tuple[str, str]:
+    """``"seanet_tdpr"`` -> ``("seanet", "tdpr")``; ``"input"`` -> ``("input", "plain")``."""
+    model, _, variant = key.partition("_")
+    variant = variant or PLAIN
+    if model not in FIXED_SYSTEMS and model not in MODELS:
+        raise _unknown("model", model, MODELS)
+    if variant not in VARIANTS or (model in FIXED_SYSTEMS and variant != PLAIN):
+        raise ValueError(f"unknown system {key!r}: variant {variant!r} not in {list(VARIANTS)}")
+    return model, variant
+
+
+def system_label(key: str) -> str:
+    """Display label of a system key: ``seanet_tdpr`` -> ``SEANet+TD-PR``, ``input`` -> Input."""
+    model, variant = split_system(key)
+    if model in FIXED_SYSTEMS:
+        return FIXED_SYSTEMS[model][0]
+    return MODELS[model].label + VARIANTS[variant].suffix
+
+
+def system_from_label(label: str) -> str | None:
+    """The system key whose display label is ``label`` (``SEANet+TD-PR`` -> ``seanet_tdpr``)."""
+    keys = [*FIXED_SYSTEMS, *(system_key(m, v) for m in MODELS for v in VARIANTS)]
+    return next((key for key in keys if system_label(key) == label), None)
+
+
+def is_oracle(key: str) -> bool:
+    """Whether a system uses the ground truth (an upper bound, not a contender)."""
+    return VARIANTS[split_system(key)[1]].oracle
+
+
+def system_sort_key(key: str, models: Iterable[str] = ()) -> tuple[int, int, int]:
+    """Order of rows and panels: Input, then per model its variants in registry order, then
+    Ground truth. ``models`` (e.g. the config's order) comes first, then registry order."""
+    model, variant = split_system(key)
+    if model == INPUT:
+        return (0, 0, 0)
+    if model == REFERENCE:
+        return (2, 0, 0)
+    order = list(dict.fromkeys([*models, *MODELS]))
+    return (1, order.index(model), list(VARIANTS).index(variant))
+
+
+def order_systems(keys: Iterable[str], models: Iterable[str] = ()) -> list[str]:
+    """Distinct system keys sorted by :func:`system_sort_key`."""
+    models = list(models)
+    return sorted(dict.fromkeys(keys), key=lambda k: system_sort_key(k, models))

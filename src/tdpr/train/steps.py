@@ -1,0 +1,266 @@
+"""The two training tasks of :func:`tdpr.train.loop.fit`: regression (TD-CNNs) and GAN (vocoder).
+
+* :class:`RegressionTask`: Adam on ``loss_fn(model(degraded), clean)`` (reference spec A5), one
+  epoch = one pass over the training items (capped by ``max_steps_per_epoch``); validation:
+  loss and LSD of the outputs, and once the LSD of the degraded inputs themselves (the bar the
+  model has to get under).
+* :class:`GANTask`: the TFGAN recipe (:func:`tdpr.train.vocoder_losses.gan_step`), counted in
+  optimiser steps; an epoch is one pass over the clean segments, cut short at ``cfg.steps``;
+  validation: MRSTFT loss and LSD of ``G(mel(x))`` against ``x``.
+
+On CUDA, ``cfg.bf16`` runs the TD-CNN under bfloat16 autocast (the loss stays in float32) and
+``cfg.compile`` runs it through ``torch.compile``; checkpoints always hold the plain module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from tdpr.metrics import lsd
+from tdpr.models import build_model
+from tdpr.models.tfgan import FrequencyDiscriminator, MultiScaleDiscriminator
+from tdpr.train.config import TrainConfig, VocoderConfig
+from tdpr.train.data import make_loader
+from tdpr.train.loop import StepResult
+from tdpr.train.vocoder_losses import GeneratorLoss, MultiResolutionSTFTLoss, gan_step
+
+logger = logging.getLogger(__name__)
+
+#: ``valid_input_lsd`` is the LSD of the degraded validation inputs themselves: the bar that
+#: ``valid_lsd`` (the model's outputs) has to get under.
+HISTORY_COLUMNS = (
+    "epoch",
+    "step",
+    "train_loss",
+    "valid_loss",
+    "valid_lsd",
+    "seconds",
+    "valid_input_lsd",
+)
+VOCODER_COLUMNS = ("epoch", "step", "gen_total", "disc_total", "valid_stft", "valid_lsd", "seconds")
+
+
+def lsd_sum(clean: torch.Tensor, estimate: torch.Tensor) -> tuple[float, int]:
+    """Sum of per-item LSDs (spec A3) over ``(B, 1, T)`` batches, and the number of items counted.
+
+    Items where either signal is digital silence or not finite are left out: their LSD is not
+    defined (:func:`tdpr.metrics.prepare` would refuse the whole batch).
+    """
+    ref, est = clean[:, 0].float(), estimate[:, 0].float()
+    keep = (ref != 0).any(-1) & (est != 0).any(-1) & torch.isfinite(est).all(-1)
+    if not keep.any():
+        return 0.0, 0
+    return float(lsd(ref[keep], est[keep]).sum()), int(keep.sum())
+
+
+class RegressionTask:
+    """A TD-CNN trained on ``(degraded, clean)`` pairs ``(B, 1, T)``.
+
+    Args:
+        model: maps degraded audio ``(B, 1, T)`` to ``(B, 1, T)``; moved to ``device``.
+        loss_fn: ``loss_fn(estimate, clean) -> (loss, parts)``, e.g.
+            :class:`tdpr.train.losses.TDCNNLoss`.
+        train_set: yields ``(degraded, clean)`` pairs ``(1, T)`` and has ``set_epoch(epoch)``
+            (epochs are numbered from 1).
+        valid_set: the fixed validation pairs.
+        cfg: the training configuration.
+        device: where to train.
+        num_workers: DataLoader worker processes (0: load in this process).
+    """
+
+    name = "train"
+    columns = HISTORY_COLUMNS
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: nn.Module,
+        train_set: Dataset,
+        valid_set: Dataset,
+        cfg: TrainConfig,
+        device: torch.device,
+        num_workers: int = 0,
+    ) -> None:
+        self.device, self.cfg, self.num_workers = torch.device(device), cfg, num_workers
+        cuda = self.device.type == "cuda"
+        if (cfg.bf16 or cfg.compile) and not cuda:
+            logger.warning("bf16 and compile apply on CUDA only: ignored on %s", self.device)
+        self.model, self.loss_fn = model.to(self.device), loss_fn.to(self.device)
+        self.train_set, self.valid_set = train_set, valid_set
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        self.forward = torch.compile(model) if cfg.compile and cuda else model
+        self.bf16 = cfg.bf16 and cuda
+        self.config, self.resumable = cfg.to_dict(), cfg.resumable
+        self.input_lsd: float | None = None
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"model": self.model}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"model": self.optimizer}
+
+    def finished(self, epoch: int, step: int) -> bool:
+        return epoch >= self.cfg.epochs
+
+    def _loader(self, dataset: Dataset) -> DataLoader:
+        pin = self.device.type == "cuda"
+        return make_loader(dataset, self.cfg.batch_size, self.num_workers, pin, self.cfg.seed)
+
+    def _estimate(self, degraded: torch.Tensor) -> torch.Tensor:
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else None
+        with autocast or contextlib.nullcontext():
+            return self.forward(degraded.to(self.device, non_blocking=True))
+
+    def batches(self, epoch: int, step: int) -> DataLoader:
+        data = self.train_set
+        data.set_epoch(epoch)
+        if self.cfg.max_steps_per_epoch is not None:
+            n_items = min(len(data), self.cfg.max_steps_per_epoch * self.cfg.batch_size)
+            data = Subset(data, range(n_items))
+        self.model.train()
+        return self._loader(data)
+
+    def step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> StepResult:
+        degraded, clean = batch
+        clean = clean.to(self.device, non_blocking=True)
+        loss, parts = self.loss_fn(self._estimate(degraded), clean)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return StepResult({"train_loss": loss, **parts}, len(clean))
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Mean loss and LSD of the outputs; the LSD of the degraded inputs (computed once)."""
+        self.model.eval()
+        loss_sum, items, lsd_total, lsd_items = 0.0, 0, 0.0, 0
+        for degraded, clean in self._loader(self.valid_set):
+            clean = clean.to(self.device)
+            estimate = self._estimate(degraded)
+            loss, _ = self.loss_fn(estimate, clean)
+            loss_sum, items = loss_sum + float(loss) * len(clean), items + len(clean)
+            batch_lsd, counted = lsd_sum(clean, estimate)
+            lsd_total, lsd_items = lsd_total + batch_lsd, lsd_items + counted
+        self.model.train()
+        valid_lsd = lsd_total / lsd_items if lsd_items else math.nan
+        return {
+            "valid_loss": loss_sum / max(items, 1),
+            "valid_lsd": valid_lsd,
+            "valid_input_lsd": self._input_lsd(),
+        }
+
+    def _input_lsd(self) -> float:
+        if self.input_lsd is None:
+            total, items = 0.0, 0
+            for degraded, clean in self._loader(self.valid_set):
+                batch_lsd, counted = lsd_sum(clean, degraded)
+                total, items = total + batch_lsd, items + counted
+            self.input_lsd = total / items if items else math.nan
+            logger.info("valid | LSD of the degraded inputs: %.3f", self.input_lsd)
+        return self.input_lsd
+
+    def summary(self, row: Mapping[str, Any]) -> str:
+        return (
+            f"train | epoch {row['epoch']}/{self.cfg.epochs} | loss={row['train_loss']:.4f} | "
+            f"valid_loss={row['valid_loss']:.4f} | valid_lsd={row['valid_lsd']:.3f} "
+            f"(input {row['valid_input_lsd']:.3f}) | {row['seconds']:.1f} s"
+        )
+
+
+class GANTask:
+    """The TFGAN generator and its two discriminators, trained on clean segments ``(B, 1, T)``.
+
+    Args:
+        arch: generator constructor arguments (empty: the paper's 5.9 M generator).
+        disc: ``{"msd": {...}, "fd": {...}}`` discriminator constructor arguments.
+        cfg: training settings.
+        train_set, valid_set: ``(degraded, clean)`` items; only the clean half is used.
+        device, num_workers: where to train; DataLoader worker processes.
+    """
+
+    name = "vocoder"
+    columns = VOCODER_COLUMNS
+
+    def __init__(
+        self,
+        arch: Mapping[str, Any],
+        disc: Mapping[str, Any],
+        cfg: VocoderConfig,
+        train_set: Dataset,
+        valid_set: Dataset,
+        device: torch.device,
+        num_workers: int = 0,
+    ) -> None:
+        self.cfg, self.device, self.num_workers = cfg, torch.device(device), num_workers
+        self.train_set, self.valid_set = train_set, valid_set
+        torch.manual_seed(cfg.seed)
+        self.generator = build_model("tfgan", **arch).to(self.device)
+        self.msd = MultiScaleDiscriminator(**disc.get("msd", {})).to(self.device)
+        self.fd = FrequencyDiscriminator(**disc.get("fd", {})).to(self.device)
+        d_params = [*self.msd.parameters(), *self.fd.parameters()]
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=cfg.betas)
+        self.loss = GeneratorLoss().to(self.device)
+        self.config, self.resumable = cfg.to_dict(), cfg.resumable
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "msd": self.msd, "fd": self.fd}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.opt_g, "discriminators": self.opt_d}
+
+    def finished(self, epoch: int, step: int) -> bool:
+        return step >= self.cfg.steps
+
+    def batches(self, epoch: int, step: int) -> DataLoader:
+        self.train_set.set_epoch(epoch)
+        remaining = (self.cfg.steps - step) * self.cfg.batch_size
+        data = Subset(self.train_set, range(min(len(self.train_set), remaining)))
+        pin = self.device.type == "cuda"
+        return make_loader(data, self.cfg.batch_size, self.num_workers, pin, self.cfg.seed)
+
+    def step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> StepResult:
+        _, clean = batch
+        parts = gan_step(
+            self.generator,
+            [self.msd, self.fd],
+            (self.opt_g, self.opt_d),
+            clean.to(self.device),
+            step,
+            self.cfg.adv_start_step,
+            loss=self.loss,
+        )
+        return StepResult({k.replace("/", "_"): v for k, v in parts.items()})
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """MRSTFT loss and LSD of the vocoded validation segments against the clean ones."""
+        self.generator.eval()
+        stft_loss = MultiResolutionSTFTLoss().to(self.device)
+        loss_sum, lsd_total, items, lsd_items = 0.0, 0.0, 0, 0
+        for _, clean in make_loader(self.valid_set, self.cfg.batch_size):
+            clean = clean.to(self.device)
+            estimate = self.generator.vocode(clean)
+            loss = stft_loss(estimate, clean)
+            loss_sum, items = loss_sum + float(loss) * len(clean), items + len(clean)
+            batch_lsd, counted = lsd_sum(clean, estimate)
+            lsd_total, lsd_items = lsd_total + batch_lsd, lsd_items + counted
+        self.generator.train()
+        valid_lsd = lsd_total / lsd_items if lsd_items else math.nan
+        return {"valid_stft": loss_sum / max(items, 1), "valid_lsd": valid_lsd}
+
+    def summary(self, row: Mapping[str, Any]) -> str:
+        return (
+            f"vocoder | epoch {row['epoch']} | step {row['step']}/{self.cfg.steps} | "
+            f"gen={row['gen_total']:.4f} | disc={row['disc_total']:.4f} | "
+            f"valid_stft={row['valid_stft']:.4f} | valid_lsd={row['valid_lsd']:.3f} | "
+            f"{row['seconds']:.1f} s"
+        )
