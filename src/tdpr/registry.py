@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.util
+import importlib.machinery
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -86,6 +86,21 @@ def models_of_kind(kind: str) -> list[str]:
     return [name for name, entry in MODELS.items() if entry.kind == kind]
 
 
+def _source_file(module: str) -> str:
+    """The source file of ``a.b.c`` without importing ``a.b`` (whose ``__init__`` may need torch)."""
+    top, *rest = module.split(".")
+    locations = getattr(importlib.import_module(top), "__path__", None)
+    spec = None
+    for i in range(len(rest)):
+        spec = importlib.machinery.PathFinder.find_spec(".".join([top, *rest[: i + 1]]), locations)
+        if spec is None:
+            break
+        locations = spec.submodule_search_locations
+    if spec is None or spec.origin is None:
+        raise ValueError(f"module {module} not found")
+    return spec.origin
+
+
 @cache
 def constructor_arguments(name: str) -> dict[str, bool]:
     """``{argument: has_default}`` of a model's constructor, read from its source.
@@ -94,16 +109,14 @@ def constructor_arguments(name: str) -> dict[str, bool]:
     torch. ``**kwargs`` in the signature shows up as the key ``"**"``.
     """
     module, _, cls_name = model_entry(name).target.partition(":")
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
-        raise ValueError(f"model {name!r}: module {module} not found")
-    tree = ast.parse(Path(spec.origin).read_text(), filename=spec.origin)
+    origin = _source_file(module)
+    tree = ast.parse(Path(origin).read_text(), filename=origin)
     cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls_name), None)
     init = cls and next(
         (n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None
     )
     if init is None:
-        raise ValueError(f"model {name!r}: no {cls_name}.__init__ in {spec.origin}")
+        raise ValueError(f"model {name!r}: no {cls_name}.__init__ in {origin}")
     args = init.args
     positional = args.posonlyargs + args.args
     n_required = len(positional) - len(args.defaults)

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
+from pathlib import Path
+
 from tdpr.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY_CONFIG = """
 models:
@@ -27,7 +31,8 @@ def run_json(capsys, *args: str) -> dict:
 def test_without_config_the_paper_size_models_are_counted(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no config/config.yaml here
     counts = run_json(capsys)
-    assert list(counts) == ["seanet", "audiounet", "demucs"]
+    assert list(counts) == ["seanet", "audiounet", "demucs", "tfgan"]
+    assert counts["tfgan"] == 5_912_706
     assert 10.4e6 <= counts["seanet"] <= 11.5e6
     assert counts["audiounet"] == 56_411_394
     assert abs(counts["demucs"] / 134e6 - 1) < 0.05
@@ -36,7 +41,8 @@ def test_without_config_the_paper_size_models_are_counted(tmp_path, monkeypatch,
 def test_a_config_with_tiny_models(tmp_path, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY_CONFIG)
-    assert run_json(capsys, "--config", str(config)) == {"seanet": 9_046, "demucs": 10_345}
+    counts = run_json(capsys, "--config", str(config))
+    assert counts == {"seanet": 9_046, "demucs": 10_345, "tfgan": 5_912_706}
     assert main(["models", "--config", str(config)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["model", "parameters", "millions"]
@@ -47,7 +53,15 @@ def test_the_default_config_is_read_from_the_working_directory(tmp_path, monkeyp
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(TINY_CONFIG)
     monkeypatch.chdir(tmp_path)
-    assert run_json(capsys) == {"seanet": 9_046, "demucs": 10_345}
+    assert run_json(capsys) == {"seanet": 9_046, "demucs": 10_345, "tfgan": 5_912_706}
+
+
+def test_the_repository_config_lists_every_model_and_the_vocoder(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    counts = run_json(capsys, "--config", "config/config.yaml")
+    assert list(counts) == ["seanet", "audiounet", "demucs", "tfgan"]
+    demo = run_json(capsys, "--config", "config/demo.yaml")
+    assert demo["tfgan"] < counts["tfgan"]  # the demo's small vocoder
 
 
 @pytest.mark.parametrize(

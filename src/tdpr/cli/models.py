@@ -1,4 +1,4 @@
-"""List the configured models and their parameter counts.
+"""List the configured models and the vocoder, with their parameter counts.
 
 Models come from the `models` section of the config file (default: config/config.yaml when it
 exists in the current directory); without a config, or a config without a `models` section, the
@@ -16,9 +16,11 @@ import torch
 
 from tdpr.cli import CLIError
 from tdpr.models import build_model, count_parameters
+from tdpr.registry import VOCODER, models_of_kind
 from tdpr.train.config import configured_models, load_workflow_config, resolve_model_config
 
 DEFAULT_CONFIG = Path("config/config.yaml")
+THE_VOCODER = models_of_kind(VOCODER)[0]  # the vocoder of TD-PR (tfgan)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,10 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parameter_counts(config: dict) -> dict[str, int]:
-    """``{model name: parameter count}`` for every model configured in ``config``."""
+    """``{model name: parameter count}`` of every configured TD-CNN and of the vocoder."""
+    archs = {name: resolve_model_config(config, name)[0] for name in configured_models(config)}
+    archs[THE_VOCODER] = dict((config.get("vocoder") or {}).get("arch") or {})
     counts = {}
-    for name in configured_models(config):
-        arch, _ = resolve_model_config(config, name)
+    for name, arch in archs.items():
         with torch.device("meta"):  # shapes only: no memory for the weights
             counts[name] = count_parameters(build_model(name, **arch))
     return counts
