@@ -122,6 +122,12 @@ def choose_pieces(
         for composer in order:
             if queues[composer] and len(chosen) < n:
                 chosen.append(queues[composer].pop(0))
+    composers = clips.drop_duplicates("source_file").set_index("source_file")["composer"]
+    if composers[chosen].nunique() < n:
+        logger.warning(
+            "%d pieces from %d composers: some composers appear twice",
+            n, composers[chosen].nunique(),
+        )  # fmt: skip
     rows = []
     for i, source in enumerate(chosen):
         candidates = clips[clips["source_file"] == source]
