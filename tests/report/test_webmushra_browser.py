@@ -168,6 +168,12 @@ def test_every_exported_config_loads_without_errors(browser, site):
             assert _open(browser, url) == [], f"{name} kit, {config}"
             pages = browser.execute_script("return pageManager.pages.length")
             assert pages == 3 + KITS[name]["n"]  # instructions, check, trials, finish
+            decoded = browser.execute_script(
+                "var b = pageManager.pages[1].stimulus.getAudioBuffer();"
+                "return [b.numberOfChannels, b.duration, audioContext.destination.channelCount];"
+            )
+            duration = KITS[name]["duration_s"]
+            assert decoded[0] == 2 and decoded[1] == pytest.approx(duration, abs=1e-3), decoded
     # the check can fail: the original bug (an unknown page type) and a missing file
     root, port, _ = site["tiny"]
     config = (root / "configs/tdpr_ab.yaml").read_text()

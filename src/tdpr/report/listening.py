@@ -141,6 +141,10 @@ def match_loudness(
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """Scale the excerpts of one piece to ``target_lufs``, lowered for all if a peak would exceed.
 
+    Args:
+        excerpts: system -> ``(T,)`` or ``(T, C)`` audio at ``rate``; loudness is that of all
+            channels together (BS.1770), as the file will be played.
+
     Returns:
         ``(scaled excerpts, table)``; the table has ``system, loudness_in_lufs, gain_db,
         attenuation_db`` per excerpt.

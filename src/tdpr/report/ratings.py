@@ -143,7 +143,7 @@ def _clean(frame: pd.DataFrame, value: str, allowed: Iterable[str], keep_practic
     if unanswered.any():
         logger.warning("dropping %d unanswered or unreadable %s rows", unanswered.sum(), value)
     frame = frame[~unanswered]
-    unknown = sorted(set(frame[key]) - set(allowed))
+    unknown = sorted(map(str, set(frame[key]) - set(allowed)))
     if unknown:
         raise ValueError(f"unknown {key} value(s) {unknown}; expected {sorted(allowed)}")
     return frame.reset_index(drop=True)
