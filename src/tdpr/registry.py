@@ -87,7 +87,7 @@ def models_of_kind(kind: str) -> list[str]:
 
 
 def _source_file(module: str) -> str:
-    """The source file of ``a.b.c`` without importing ``a.b`` (whose ``__init__`` may need torch)."""
+    """The source file of ``a.b.c``, found without importing ``a.b`` (which may need torch)."""
     top, *rest = module.split(".")
     locations = getattr(importlib.import_module(top), "__path__", None)
     spec = None

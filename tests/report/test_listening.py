@@ -19,12 +19,15 @@ import yaml
 
 from tdpr.audio import write_pcm16
 from tdpr.report.listening import (
+    AB_GAP_S,
+    PLAYBACK_RATE,
     choose_pieces,
     export_listening_test,
     match_loudness,
     referenced_files,
 )
 from tdpr.report.ratings import plot_ab_preference, plot_mos, read_ratings
+from tdpr.report.webmushra import dump_yaml
 
 RATE = 16_000
 COMPOSERS = ["Bach", "Beethoven", "Chopin", "Debussy", "Haydn", "Liszt", "Mozart", "Schubert"]
@@ -93,17 +96,42 @@ def kit(tmp_path_factory):
     return out, pieces, excerpts, manifests
 
 
-def test_excerpts_are_five_seconds_16_bit_and_loudness_matched(kit):
+def test_excerpts_are_five_seconds_48k_stereo_16_bit_and_loudness_matched(kit):
     out, pieces, excerpts, _ = kit
-    assert len(excerpts) == len(pieces) * len(SYSTEMS)
-    meter = pyln.Meter(RATE)
-    for rel in excerpts["path"]:
+    pairs = excerpts["system"].str.startswith("AB:")
+    assert len(excerpts) == len(pieces) * (len(SYSTEMS) + 1) and pairs.sum() == len(pieces)
+    meter = pyln.Meter(PLAYBACK_RATE)
+    for rel, is_pair in zip(excerpts["path"], pairs, strict=True):
         info = sf.info(out / rel)
-        assert info.frames == 5 * RATE and info.samplerate == RATE and info.subtype == "PCM_16"
+        frames = (10 + AB_GAP_S) * PLAYBACK_RATE if is_pair else 5 * PLAYBACK_RATE
+        assert (info.frames, info.samplerate, info.channels) == (frames, PLAYBACK_RATE, 2)
+        assert info.subtype == "PCM_16"
         audio, _ = sf.read(out / rel)
+        np.testing.assert_array_equal(audio[:, 0], audio[:, 1])  # both ears hear the excerpt
         assert abs(meter.integrated_loudness(audio) - TARGET) < 0.5
         assert np.max(np.abs(audio)) < 10 ** (-1 / 20)
     assert (excerpts["attenuation_db"] == 0).all()
+
+
+def test_ab_pair_plays_the_two_versions_in_the_order_its_key_names(kit):
+    out, pieces, excerpts, _ = kit
+    paths = excerpts.set_index(["piece_id", "system"])["path"]
+    ab = yaml.safe_load((out / "configs/tdpr_ab.yaml").read_text(encoding="utf-8"))
+    trials = [ab["pages"][2], *ab["pages"][3][1:]]
+    orders = []
+    for page, piece in zip(trials, pieces["piece_id"], strict=True):
+        ((key, rel),) = page["stimuli"].items()
+        first, second = key.split("_")
+        orders.append(first)
+        assert [r["value"] for r in page["response"]] == [first, second]  # answer = condition
+        systems = {"tdcnn": "SEANet", "gtphase": "SEANet+GT-phase"}
+        pair, _ = sf.read(out / rel)
+        a, _ = sf.read(out / paths[(piece, systems[first])])
+        b, _ = sf.read(out / paths[(piece, systems[second])])
+        np.testing.assert_array_equal(pair[: len(a)], a)
+        np.testing.assert_array_equal(pair[-len(b) :], b)
+        assert not pair[len(a) : -len(b)].any()  # the silence between A and B
+    assert sorted(orders) == ["gtphase"] * 5 + ["tdcnn"] * 6  # counterbalanced over 11 pieces
 
 
 def test_webmushra_configs_parse_and_reference_existing_files(kit):
@@ -113,19 +141,36 @@ def test_webmushra_configs_parse_and_reference_existing_files(kit):
         "tdpr_ab.yaml", "tdpr_mos_demucs.yaml", "tdpr_mos_seanet.yaml",
     ]  # fmt: skip
     for path in configs:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        assert "- - " not in text  # webMUSHRA's parser reads that as a string
+        config = yaml.safe_load(text)
         files = referenced_files(config)
         assert files and all((out / f).is_file() for f in files)
-        practice, block = config["pages"][2], config["pages"][3]
+        check, practice, block = config["pages"][1:4]
+        assert check["id"] == "check_channels" and check["type"] == "likert_single_stimulus"
         assert practice["id"] == "practice_p01" and block[0] == "random"
         assert len(block) - 1 == len(pieces) - 1
         assert config["pages"][-1]["questionnaire"][0]["name"] == "listener"
+        types = {p["type"] for p in config["pages"] if isinstance(p, dict)}
+        assert types <= {"generic", "likert_single_stimulus", "likert_multi_stimulus", "finish"}
     ab = yaml.safe_load((out / "configs/tdpr_ab.yaml").read_text(encoding="utf-8"))
-    assert {p["type"] for p in ab["pages"][3][1:]} == {"preference_test"}
-    assert set(ab["pages"][2]["stimuli"]) == {"tdcnn", "gtphase"}
+    assert {p["type"] for p in ab["pages"][3][1:]} == {"likert_single_stimulus"}
+    assert set(ab["pages"][2]["stimuli"]) <= {"tdcnn_gtphase", "gtphase_tdcnn"}
     mos = yaml.safe_load((out / "configs/tdpr_mos_seanet.yaml").read_text(encoding="utf-8"))
     assert set(mos["pages"][2]["stimuli"]) == {"input", "tdcnn", "tdpr", "reference"}
     assert [r["value"] for r in mos["pages"][2]["response"]] == ["1", "2", "3", "4", "5"]
+
+
+def test_webmushra_yaml_is_block_style_and_round_trips():
+    config = {
+        "name": "A \"quoted\" <b>title</b>: x # y", "n": 3, "stopOnErrors": True, "x": 0.5,
+        "pages": [{"id": "a", "list": ["1", "2"]}, ["random", {"id": "b"}, {"id": "c"}]],
+    }  # fmt: skip
+    text = dump_yaml(config)
+    assert yaml.safe_load(text) == config
+    assert '    -\n        - "random"\n        - id: "b"' in text
+    with pytest.raises(TypeError):
+        dump_yaml({"pages": []})
 
 
 def test_export_names_missing_systems(kit, tmp_path):
@@ -185,27 +230,42 @@ def test_ratings_read_webmushra_results(tmp_path):
         "stimuli": ["tdpr", "input", "reference"], "rating_time": "1000",
     })  # fmt: skip
     lms.to_csv(tmp_path / "lms.csv", index=False)
+    lss = pd.DataFrame({
+        "session_test_id": "tdpr_ab_seanet", "listener": "L3",
+        "trial_id": ["check_channels", "practice_p01", "p02", "p03"],
+        "stimuli_rating": ["both", "tdcnn", "gtphase", "tdcnn"],
+        "stimuli": ["check", "tdcnn_gtphase", "gtphase_tdcnn", "tdcnn_gtphase"],
+        "rating_time": "900",
+    })  # fmt: skip
+    lss.to_csv(tmp_path / "lss.csv", index=False)
     session = {
         "testId": "tdpr_ab_seanet", "uuid": "u-1",
         "participant": {"name": ["listener"], "response": ["L2"]},
-        "trials": [{"type": "preference_test", "id": "p02",
-                    "responses": [{"optionA": "gtphase", "optionB": "tdcnn",
-                                   "answer": "gtphase", "time": 900}]}],
+        "trials": [
+            {"type": "likert_single_stimulus", "id": "check_channels",
+             "responses": [{"stimulus": "check", "stimulusRating": ["both"], "time": 900}]},
+            {"type": "likert_single_stimulus", "id": "p02",
+             "responses": [{"stimulus": "tdcnn_gtphase", "stimulusRating": ["gtphase"],
+                            "time": 900}]},
+        ],
     }  # fmt: skip
     (tmp_path / "session.json").write_text(json.dumps([session]), encoding="utf-8")
-    ratings = read_ratings([tmp_path / "lms.csv", tmp_path / "session.json"])
+    ratings = read_ratings([tmp_path / "lms.csv", tmp_path / "lss.csv", tmp_path / "session.json"])
     assert ratings.mos[["listener", "test", "condition"]].values.tolist() == [
         ["L1", "SEANet", "input"], ["L1", "SEANet", "reference"],
     ]  # fmt: skip
     assert ratings.mos["rating"].tolist() == [3, 5]
-    assert ratings.ab.values.tolist() == [["L2", "SEANet", "p02", "gtphase"]]
+    assert ratings.ab.values.tolist() == [
+        ["L3", "SEANet", "p02", "gtphase"], ["L3", "SEANet", "p03", "tdcnn"],
+        ["L2", "SEANet", "p02", "gtphase"],
+    ]  # fmt: skip
 
 
 def test_ratings_reject_unknown_layouts_and_conditions(tmp_path):
     pd.DataFrame({"session_test_id": ["t"], "trial_id": ["p02"], "choice_reference": ["r"]}).to_csv(
         tmp_path / "paired_comparison.csv", index=False
     )
-    with pytest.raises(ValueError, match="preference_test"):
+    with pytest.raises(ValueError, match="not preferences"):
         read_ratings(tmp_path / "paired_comparison.csv")
     pd.DataFrame({"listener": ["L"], "trial": ["p02"], "choice": ["A"]}).to_csv(
         tmp_path / "ab.csv", index=False

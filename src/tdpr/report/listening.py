@@ -2,29 +2,49 @@
 
 :func:`choose_pieces` draws the test pieces, one recording per composer as far as possible; the
 first is the practice trial. :func:`export_listening_test` cuts the same excerpt (``offset_s``,
-``duration_s``) of every system, matches loudness and writes a folder that mirrors a webMUSHRA
-root::
+``duration_s``) of every system, matches loudness and writes the ``configs/`` folder of a
+webMUSHRA root::
 
     out_dir/configs/tdpr_ab.yaml                  # AB: TD-CNN vs TD-CNN with ground-truth phase
     out_dir/configs/tdpr_mos_<model>.yaml         # MOS per TD-CNN: input, TD-CNN, TD-PR, reference
     out_dir/configs/resources/audio/tdpr/<piece>/<code>.wav
     out_dir/pieces.csv, out_dir/excerpts.csv      # what was chosen, which file is which system
 
-Copy ``configs/`` into the webMUSHRA folder and open ``index.html?config=tdpr_ab.yaml``.
+``tdpr listen out_dir --webmushra DIR`` serves them (see :mod:`tdpr.report.webmushra`).
 
-The AB test uses webMUSHRA ``preference_test`` pages ("which of A and B has fewer artifacts?",
-no reference). ``paired_comparison`` pages do not fit: they play an open reference and score
-whether the listener finds the hidden copy of it among A and B (answers ``correct`` /
-``incorrect``), which is a discrimination test, not a preference. The MOS test uses
-``likert_multi_stimulus`` pages (1-5, labels of ITU-T P.800) with the reference playable from the
-page text, as the paper asks listeners to rate similarity to the reference; the reference is also
-rated as a hidden condition. Condition keys are those :mod:`tdpr.report.ratings` reads back.
+Page types. webMUSHRA has no preference page. Its ``paired_comparison`` pages play an open
+reference and score whether the listener finds the hidden copy of it among A and B
+(``correct``/``incorrect``): a discrimination test, and the open reference would give the answer
+away. So each AB trial is a ``likert_single_stimulus`` page whose one stimulus is the pair played
+in sequence (A, one second of silence, B; replayable), and whose forced choice has two answers
+whose *values are the condition keys* in that page's order (``A (first)`` -> ``gtphase`` when
+the GT-phase version plays first). webMUSHRA's ``lss.csv`` thus records the preferred system
+itself, and the stimulus key (``gtphase_tdcnn``) records the order; which system plays first is
+counterbalanced over the pieces (seeded). The MOS test (Sec. 4.3) uses
+``likert_multi_stimulus`` pages (1-5, labels of ITU-T P.800; webMUSHRA shuffles the four
+versions on each page) with the reference playable from the page text, as the paper asks
+listeners to rate similarity to the reference; the reference is also rated as a hidden
+condition. Condition keys are those :mod:`tdpr.report.ratings` reads back.
 
-Loudness: every excerpt is scaled to ``target_lufs`` (ITU-R BS.1770-4 integrated loudness,
-pyloudnorm). If that would put any excerpt of a piece above ``peak_limit_dbfs`` (sample peak), the
-whole piece is attenuated by the excess, so the conditions compared in one trial stay equally
-loud; ``excerpts.csv`` records the attenuation and it is logged. Nothing is limited or clipped.
-File names are opaque codes so a listener cannot read the condition from the network log.
+Each test starts with instructions and a level-and-channel check (one excerpt, "do you hear it
+in both ears?"). That check is also the session's first trial, which webMUSHRA's
+``service/write.php`` needs on PHP 8: it calls ``count()`` on the first trial's rating, which
+fails unless that trial is a ``likert_single_stimulus`` one (the CSVs of the pages before that
+line are written, but the listener is told the upload failed). There is no volume page: its
+gain applies to webMUSHRA's player but not to the reference's ``<audio>`` element, which would
+then differ in level from the rated versions; listeners set the level on their own device. The
+practice trial comes first; the other trials follow in random order (a webMUSHRA ``random``
+block).
+
+Audio. Files are 16-bit PCM WAV, 48 kHz (the rate of webMUSHRA's own examples and of most
+devices; resampled here with a polyphase filter instead of by the browser) and stereo:
+webMUSHRA sets its output to discrete channel interpretation, so a mono file plays in the left
+ear only. Loudness: every excerpt is scaled to ``target_lufs`` (ITU-R BS.1770-4 integrated
+loudness of the stereo file, pyloudnorm). If that would put any excerpt of a piece above
+``peak_limit_dbfs`` (sample peak), the whole piece is attenuated by the excess, so the conditions
+compared in one trial stay equally loud; ``excerpts.csv`` records the attenuation and it is
+logged. Nothing is limited or clipped. File names are opaque codes so that the file name alone
+does not tell the condition.
 """
 
 from __future__ import annotations
@@ -38,13 +58,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyloudnorm as pyln
-import yaml
 
-from tdpr.audio import quantize_pcm16, write_pcm16
+from tdpr.audio import quantize_pcm16, resample, write_pcm16
 from tdpr.fsio import write_text_atomic
 from tdpr.registry import INPUT as INPUT_KEY
 from tdpr.registry import REFERENCE, VARIANTS, system_label
 from tdpr.report.figures import load_figure_signals
+from tdpr.report.webmushra import dump_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +78,13 @@ AUDIO_DIR = "configs/resources/audio/tdpr"
 AB_CONDITIONS = ("tdcnn", "gtphase")
 MOS_CONDITIONS = ("input", "tdcnn", "tdpr", "reference")
 MOS_SCALE = {1: "Bad", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
+#: stimulus keys of the AB pages: the conditions in the order they play
+AB_PAIRS = ("_".join(AB_CONDITIONS), "_".join(AB_CONDITIONS[::-1]))
+#: id of the level-and-channel check page that opens every test
+CHECK_ID = "check_channels"
+PLAYBACK_RATE = 48_000
+CHANNELS = 2
+AB_GAP_S = 1.0
 
 
 def choose_pieces(
@@ -100,6 +127,12 @@ def choose_pieces(
         for composer in order:
             if queues[composer] and len(chosen) < n:
                 chosen.append(queues[composer].pop(0))
+    composers = clips.drop_duplicates("source_file").set_index("source_file")["composer"]
+    if composers[chosen].nunique() < n:
+        logger.warning(
+            "%d pieces from %d composers: some composers appear twice",
+            n, composers[chosen].nunique(),
+        )  # fmt: skip
     rows = []
     for i, source in enumerate(chosen):
         candidates = clips[clips["source_file"] == source]
@@ -112,6 +145,10 @@ def match_loudness(
     excerpts: Mapping[str, np.ndarray], rate: int, target_lufs: float, peak_limit_dbfs: float
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """Scale the excerpts of one piece to ``target_lufs``, lowered for all if a peak would exceed.
+
+    Args:
+        excerpts: system -> ``(T,)`` or ``(T, C)`` audio at ``rate``; loudness is that of all
+            channels together (BS.1770), as the file will be played.
 
     Returns:
         ``(scaled excerpts, table)``; the table has ``system, loudness_in_lufs, gain_db,
@@ -191,16 +228,19 @@ def export_listening_test(
     if missing:
         raise ValueError(f"no manifest for system(s) {', '.join(missing)}")
     out_dir = Path(out_dir)
+    rng = np.random.default_rng(seed)
+    # counterbalanced A/B order: as many pieces with each version first as the count allows
+    firsts = rng.permutation([AB_PAIRS[i % 2] for i in range(len(pieces))]).tolist()
     settings = {"offset_s": offset_s, "duration_s": duration_s, "target_lufs": target_lufs}
     used = {s: manifests[s] for s in systems}
     tables = [
-        _export_piece(piece, used, out_dir, seed, peak_limit_dbfs=peak_limit_dbfs, **settings)
-        for piece in pieces.itertuples(index=False)
-    ]
+        _export_piece(piece, used, out_dir, seed, ab_model, pair, peak_limit_dbfs=peak_limit_dbfs,
+                      **settings)
+        for piece, pair in zip(pieces.itertuples(index=False), firsts, strict=True)
+    ]  # fmt: skip
     excerpts = pd.concat(tables, ignore_index=True)
     paths = excerpts.set_index(["piece_id", "system"])["path"]
-    rng = np.random.default_rng(seed)
-    ab = ab_config(pieces, paths, ab_model, rng)
+    ab = ab_config(pieces, paths, ab_model, firsts)
     write_webmushra(out_dir / "configs/tdpr_ab.yaml", ab, out_dir)
     for model in models:
         config = mos_config(pieces, paths, model)
@@ -211,7 +251,17 @@ def export_listening_test(
     return excerpts
 
 
-def _export_piece(piece, manifests, out_dir: Path, seed: int, **settings) -> pd.DataFrame:
+def to_playback(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Mono ``(T,)`` at ``rate`` -> stereo ``(T', 2)`` at :data:`PLAYBACK_RATE`, channels equal."""
+    return np.repeat(resample(audio, rate, PLAYBACK_RATE)[:, None], CHANNELS, axis=1)
+
+
+def pair_system(pair: str) -> str:
+    """Excerpt-table name of the AB pair file of stimulus key ``pair`` (``AB:gtphase_tdcnn``)."""
+    return f"AB:{pair}"
+
+
+def _export_piece(piece, manifests, out_dir: Path, seed, ab_model, pair, **settings):
     signals, rate = load_figure_signals(
         manifests, piece.clip_id, offset_s=settings["offset_s"], duration_s=settings["duration_s"]
     )
@@ -219,17 +269,26 @@ def _export_piece(piece, manifests, out_dir: Path, seed: int, **settings) -> pd.
     short = [k for k, x in signals.items() if len(x) < want]
     if short:
         raise ValueError(f"clip {piece.clip_id} is too short for the excerpt in {short}")
+    playable = {k: to_playback(x[:want], rate) for k, x in signals.items()}
     scaled, table = match_loudness(
-        signals, rate, settings["target_lufs"], settings["peak_limit_dbfs"]
+        playable, PLAYBACK_RATE, settings["target_lufs"], settings["peak_limit_dbfs"]
     )
-    meter, paths, out_lufs, peaks = pyln.Meter(rate), [], [], []
+    gap = np.zeros((int(AB_GAP_S * PLAYBACK_RATE), CHANNELS))
+    a, b = (scaled[condition_system(k, ab_model)] for k in pair.split("_"))
+    scaled[pair_system(pair)] = np.concatenate([a, gap, b])
+    meter, paths, out_lufs, peaks = pyln.Meter(PLAYBACK_RATE), [], [], []
     for system, audio in scaled.items():
         rel = f"{AUDIO_DIR}/{piece.piece_id}/{_code(seed, piece.piece_id, system)}.wav"
-        write_pcm16(out_dir / rel, audio, rate)
+        write_pcm16(out_dir / rel, audio, PLAYBACK_RATE)
         stored = quantize_pcm16(audio).astype(np.float64)
         paths.append(rel)
         out_lufs.append(meter.integrated_loudness(stored))
         peaks.append(20 * np.log10(np.max(np.abs(stored)) + 1e-12))
+    attenuation = table["attenuation_db"].iloc[0]
+    table = pd.concat(
+        [table, pd.DataFrame({"system": [pair_system(pair)], "attenuation_db": attenuation})],
+        ignore_index=True,
+    )
     table.insert(0, "piece_id", piece.piece_id)
     table.insert(1, "clip_id", piece.clip_id)
     table["offset_s"], table["duration_s"] = settings["offset_s"], settings["duration_s"]
@@ -248,13 +307,37 @@ def referenced_files(config: dict) -> list[str]:
             pages[:0] = [p for p in page if p != "random"]
             continue
         files += list(page.get("stimuli", {}).values())
-        files += [page[k] for k in ("stimulus", "reference") if k in page]
+        files += [page["reference"]] if "reference" in page else []
     return files
 
 
-def _frame(test_id: str, name: str, intro: str, volume_stimulus: str, trials: list[dict]) -> dict:
-    """A whole test: instructions, volume, the practice trial, the others in random order."""
+def _check_page(stimulus: str) -> dict:
+    """Level and channel check: one excerpt, "do you hear it in both ears?" (see module doc)."""
+    return {
+        "type": "likert_single_stimulus", "id": CHECK_ID, "name": "Level and channel check",
+        "content": "<p>Play the excerpt and set your device's volume to a comfortable level; "
+        "keep it for the whole test.</p><p><b>Do you hear the excerpt in both ears?</b></p>",
+        "mustRate": True, "mustPlayback": "ended", "stimuli": {"check": stimulus},
+        "response": [{"value": "both", "label": "Both ears"},
+                     {"value": "one", "label": "One ear only"}],
+    }  # fmt: skip
+
+
+def _frame(test_id: str, name: str, intro: str, check_stimulus: str, trials: list[dict]) -> dict:
+    """A whole test: instructions, the check, the practice trial, the others in random order."""
     practice, *rest = trials
+    pages = [
+        {"type": "generic", "id": "instructions", "name": "Instructions", "content": intro},
+        _check_page(check_stimulus),
+        practice,
+    ]
+    if rest:
+        pages.append(["random", *rest])
+    finish = {
+        "type": "finish", "name": "Thank you", "content": "Thank you for listening.",
+        "showResults": False, "writeResults": True,
+        "questionnaire": [{"type": "text", "label": "Listener ID", "name": "listener"}],
+    }  # fmt: skip
     return {
         "testname": name,
         "testId": test_id,
@@ -262,41 +345,39 @@ def _frame(test_id: str, name: str, intro: str, volume_stimulus: str, trials: li
         "stopOnErrors": True,
         "showButtonPreviousPage": False,
         "remoteService": "service/write.php",
-        "pages": [
-            {"type": "generic", "id": "instructions", "name": "Instructions", "content": intro},
-            {"type": "volume", "id": "volume", "name": "Volume", "stimulus": volume_stimulus,
-             "content": "Set a comfortable listening level; keep it for the whole test.",
-             "defaultVolume": 0.5},
-            practice,
-            ["random", *rest],
-            {"type": "finish", "name": "Thank you", "content": "Thank you for listening.",
-             "showResults": False, "writeResults": True,
-             "questionnaire": [{"type": "text", "label": "Listener ID", "name": "listener"}]},
-        ],
-    }  # fmt: skip
+        "pages": [*pages, finish],
+    }
 
 
-def _trial_name(piece, index: int) -> tuple[str, str]:
+def _trial_name(piece) -> tuple[str, str]:
+    """Page id and title; the title carries no number, as webMUSHRA shuffles the trials."""
     if piece.practice:
         return f"practice_{piece.piece_id}", "Practice (not counted)"
-    return piece.piece_id, f"Trial {index}"
+    return piece.piece_id, "Trial"
 
 
-def ab_config(pieces: pd.DataFrame, paths: pd.Series, model: str, rng) -> dict:
-    """AB preference test: per piece, ``model`` vs ``model``+GT-phase in a seeded A/B order."""
+def ab_config(pieces: pd.DataFrame, paths: pd.Series, model: str, pairs: Sequence[str]) -> dict:
+    """AB preference test: per piece, ``model`` and ``model``+GT-phase in the order ``pairs[i]``.
+
+    Each page plays the pair in sequence; the answer's value is the preferred condition key.
+    """
     trials = []
-    for i, piece in enumerate(pieces.itertuples(index=False)):
-        keys = rng.permutation(list(AB_CONDITIONS)).tolist()
-        page_id, name = _trial_name(piece, i)
+    for piece, pair in zip(pieces.itertuples(index=False), pairs, strict=True):
+        first, second = pair.split("_")
+        page_id, name = _trial_name(piece)
         trials.append({
-            "type": "preference_test", "id": page_id, "name": name, "numPerTrial": 2,
-            "content": "<p><b>Which of A and B contains fewer artifacts?</b></p>",
-            "mustPlayback": "ended",
-            "stimuli": {k: paths[(piece.piece_id, condition_system(k, model))] for k in keys},
+            "type": "likert_single_stimulus", "id": page_id, "name": name,
+            "content": "<p>You hear A, a second of silence, then B; play it as often as you "
+            "like.</p><p><b>Which of A and B contains fewer artifacts?</b></p>",
+            "mustRate": True, "mustPlayback": "ended",
+            "stimuli": {pair: paths[(piece.piece_id, pair_system(pair))]},
+            "response": [{"value": first, "label": "A (first)"},
+                         {"value": second, "label": "B (second)"}],
         })  # fmt: skip
     intro = (
-        "<p>Each page plays two versions, A and B, of a short piano excerpt. Listen to both "
-        "and choose the one with fewer artifacts. The first page is a practice page.</p>"
+        "<p>Each page plays two versions, A and B, of a short piano excerpt, one after the "
+        "other. Listen and choose the one with fewer artifacts. The first trial is a practice "
+        "trial.</p>"
     )
     first = paths[(pieces["piece_id"].iloc[0], GROUND_TRUTH)]
     return _frame(f"tdpr_ab_{model.lower()}", f"AB test ({model})", intro, first, trials)
@@ -306,8 +387,8 @@ def mos_config(pieces: pd.DataFrame, paths: pd.Series, model: str) -> dict:
     """MOS test of one TD-CNN: input, TD-CNN, TD-PR and the hidden reference rated 1-5."""
     response = [{"value": str(v), "label": f"{v} {label}"} for v, label in MOS_SCALE.items()]
     trials = []
-    for i, piece in enumerate(pieces.itertuples(index=False)):
-        page_id, name = _trial_name(piece, i)
+    for piece in pieces.itertuples(index=False):
+        page_id, name = _trial_name(piece)
         reference = paths[(piece.piece_id, GROUND_TRUTH)]
         stimuli = {k: paths[(piece.piece_id, condition_system(k, model))] for k in MOS_CONDITIONS}
         trials.append({
@@ -320,7 +401,7 @@ def mos_config(pieces: pd.DataFrame, paths: pd.Series, model: str) -> dict:
     intro = (
         "<p>Each page plays a reference and four versions of a short piano excerpt, in random "
         "order. Rate every version from 1 (bad) to 5 (excellent: closest to the reference). The "
-        "first page is a practice page.</p>"
+        "first trial is a practice trial.</p>"
     )
     first = paths[(pieces["piece_id"].iloc[0], GROUND_TRUTH)]
     return _frame(f"tdpr_mos_{model.lower()}", f"MOS test ({model})", intro, first, trials)
@@ -332,8 +413,7 @@ def write_webmushra(path: str | os.PathLike, config: dict, root: str | os.PathLi
     if absent:
         raise FileNotFoundError(f"{path} would refer to missing files: {absent[:5]}")
     header = (
-        "# webMUSHRA configuration written by tdpr.report.listening. Copy configs/ into the\n"
-        f"# webMUSHRA root and open index.html?config={Path(path).name}\n"
+        "# webMUSHRA configuration written by tdpr.report.listening; serve it with\n"
+        f"# `tdpr listen KIT --webmushra DIR` and open index.html?config={Path(path).name}\n"
     )
-    body = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100)
-    write_text_atomic(path, header + body)
+    write_text_atomic(path, header + dump_yaml(config))

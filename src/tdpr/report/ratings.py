@@ -2,16 +2,17 @@
 
 :func:`read_ratings` accepts, per file (detected from the columns or the suffix):
 
+* the result CSVs that webMUSHRA's ``service/write.php`` writes under ``results/<testId>/`` for
+  the kit of :mod:`tdpr.report.listening`: ``lss.csv`` (``likert_single_stimulus``:
+  ``session_test_id, <questionnaire>, trial_id, stimuli_rating, stimuli, rating_time``) holds
+  the AB choices (the rating is the preferred condition, the stimulus key the order, e.g.
+  ``gtphase_tdcnn``) and the level-and-channel check, which is dropped; ``lms.csv``
+  (``likert_multi_stimulus``, same columns) the MOS ratings; ``mushra.csv``
+  (``rating_stimulus, rating_score``; 0-100) is read as MOS ratings too;
+* webMUSHRA session JSON (what the finish page posts; one object or a list), the same trials;
 * a simple MOS CSV: ``listener, test, trial, condition, rating``;
 * a simple AB CSV: ``listener, trial, choice`` (optional ``test``, default ``TD-CNN``;
-  ``choice`` is the condition preferred: ``tdcnn`` or ``gtphase``);
-* webMUSHRA result CSVs as ``service/write.php`` writes them: ``lms.csv``
-  (``likert_multi_stimulus``: ``session_test_id, <questionnaire>, trial_id, stimuli_rating,
-  stimuli, rating_time``) and ``mushra.csv`` (``rating_stimulus, rating_score``; 0-100);
-* webMUSHRA session JSON (what the finish page posts; one object or a list): ``preference_test``
-  trials become AB rows (``answer`` is the chosen condition), ``likert_multi_stimulus`` and
-  ``mushra`` trials MOS rows. write.php has no CSV for ``preference_test``, so AB results of
-  :mod:`tdpr.report.listening`'s kit come as JSON (or are typed into the simple AB format).
+  ``choice`` is the condition preferred: ``tdcnn`` or ``gtphase``).
 
 The listener is the ``listener`` questionnaire field of the kit's finish page (else
 ``session_uuid`` or ``email``). Condition keys are those of the kit (``input, tdcnn, tdpr,
@@ -35,7 +36,13 @@ import seaborn as sns
 
 from tdpr.registry import MODELS, system_from_label
 from tdpr.report.figures import new_figure, save_figure, styled, system_color
-from tdpr.report.listening import AB_CONDITIONS, MOS_CONDITIONS, condition_system
+from tdpr.report.listening import (
+    AB_CONDITIONS,
+    AB_PAIRS,
+    CHECK_ID,
+    MOS_CONDITIONS,
+    condition_system,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,23 +90,32 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     webmushra = {("stimuli", "stimuli_rating"), ("rating_stimulus", "rating_score")}
     for condition, rating in webmushra:
         if {"session_test_id", "trial_id", condition, rating} <= cols:
-            frame = pd.DataFrame({
+            rows = pd.DataFrame({
                 "listener": _listener(table, path), "test": table["session_test_id"],
                 "trial": table["trial_id"], "condition": table[condition],
                 "rating": table[rating].str.strip(),
             })  # fmt: skip
-            return frame, empty_ab
+            return _split_webmushra(rows)
     if "choice_reference" in cols:
         raise ValueError(
             f"{path} holds paired_comparison results (hidden-reference identification: correct/"
-            "incorrect), not preferences; the AB test of this project uses preference_test pages"
+            "incorrect), not preferences; the AB test of this project records its choices in "
+            "lss.csv (likert_single_stimulus pages)"
         )
     raise ValueError(f"{path}: columns {sorted(cols)} match no known ratings layout")
 
 
+def _split_webmushra(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """webMUSHRA rows (MOS columns) -> (MOS, AB): AB pages have a pair as their stimulus."""
+    rows = rows[rows["trial"] != CHECK_ID]
+    is_ab = rows["condition"].isin(AB_PAIRS)
+    ab = rows[is_ab].rename(columns={"rating": "choice"})[list(AB_COLUMNS)]
+    return rows[~is_ab][list(MOS_COLUMNS)], ab
+
+
 def _read_json(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     sessions = json.loads(path.read_text(encoding="utf-8"))
-    mos, ab = [], []
+    rows = []
     for session in sessions if isinstance(sessions, list) else [sessions]:
         participant = session.get("participant", {"name": [], "response": []})
         fields = dict(zip(participant["name"], participant["response"], strict=True))
@@ -110,11 +126,11 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         for trial in session["trials"]:
             key = (str(listener), session["testId"], trial["id"])
             for r in trial["responses"]:
-                if trial["type"] == "preference_test":
-                    ab.append((*key, r.get("answer")))
-                elif trial["type"] in ("likert_multi_stimulus", "mushra"):
-                    mos.append((*key, r["stimulus"], r.get("stimulusRating", r.get("score"))))
-    return pd.DataFrame(mos, columns=MOS_COLUMNS), pd.DataFrame(ab, columns=AB_COLUMNS)
+                rating = r.get("stimulusRating", r.get("score"))
+                if isinstance(rating, list):  # likert_single_stimulus: one value per scale
+                    rating = rating[0] if len(rating) == 1 else None
+                rows.append((*key, r.get("stimulus"), rating))
+    return _split_webmushra(pd.DataFrame(rows, columns=MOS_COLUMNS))
 
 
 def _empty(columns: Iterable[str]) -> pd.DataFrame:
@@ -133,7 +149,7 @@ def _clean(frame: pd.DataFrame, value: str, allowed: Iterable[str], keep_practic
     if unanswered.any():
         logger.warning("dropping %d unanswered or unreadable %s rows", unanswered.sum(), value)
     frame = frame[~unanswered]
-    unknown = sorted(set(frame[key]) - set(allowed))
+    unknown = sorted(map(str, set(frame[key]) - set(allowed)))
     if unknown:
         raise ValueError(f"unknown {key} value(s) {unknown}; expected {sorted(allowed)}")
     return frame.reset_index(drop=True)
