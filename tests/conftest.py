@@ -12,6 +12,34 @@ import soundfile as sf
 import torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: Test tiers beyond the fast one; plain ``python -m pytest`` leaves them out, ``--all`` runs them.
+TIERS = ("slow", "slurm", "browser", "cuda")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all",
+        action="store_true",
+        help=f"run every tier ({', '.join(TIERS)}), not only the fast one",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the slow, slurm, browser and cuda tiers unless ``--all`` or ``-m`` is given."""
+    if config.getoption("--all") or config.getoption("markexpr"):
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if any(item.get_closest_marker(t) for t in TIERS) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if config.getoption("--all") or config.getoption("markexpr"):
+        return "test tiers: as selected"
+    return f"test tiers: fast only ({', '.join(TIERS)} deselected; --all runs every tier)"
 
 
 def piano_like(seconds: float, rate: int, channels: int = 2, seed: int = 0) -> np.ndarray:

@@ -203,6 +203,7 @@ def test_calibration_on_a_piano_like_signal(piano, capsys):
     assert 0 < values[4000] < values[2500] < 10
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu(piano):
     ref = torch.from_numpy(np.stack([piano, piano[::-1]]).astype(np.float32))

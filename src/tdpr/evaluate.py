@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tdpr.audio import AudioError, check_finite, read_audio, to_mono
+from tdpr.data.manifest import read_manifest
 from tdpr.fsio import atomic_path
 from tdpr.metrics import compute_all
 from tdpr.registry import metric_names, split_system
@@ -95,21 +95,6 @@ def compute_metrics_table(
             (model, variant, cutoff_hz, clip, name, value) for name, value in values.items()
         )
     return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
-def read_manifest(path: str | os.PathLike) -> dict[str, Path]:
-    """``{clip_id: absolute path}`` from a manifest CSV with columns ``clip_id, path``."""
-    path = Path(path)
-    table = pd.read_csv(path, dtype={"clip_id": str, "path": str})
-    missing = {"clip_id", "path"} - set(table.columns)
-    if missing:
-        raise ValueError(f"manifest {path} lacks column(s) {', '.join(sorted(missing))}")
-    duplicated = table["clip_id"][table["clip_id"].duplicated()].unique().tolist()
-    if duplicated:
-        raise ValueError(f"manifest {path} lists clip_id(s) more than once: {duplicated[:5]}")
-    return {
-        clip: path.parent / rel for clip, rel in zip(table["clip_id"], table["path"], strict=True)
-    }
 
 
 def evaluate_system(

@@ -23,10 +23,9 @@ import pandas as pd
 import torch
 
 from tdpr.audio import read_audio, to_mono, write_pcm16
+from tdpr.data.manifest import read_manifest, relative_path, write_manifest
 from tdpr.dsp.phase import oracle_phase, td_pr
 from tdpr.enhance import Enhancer
-from tdpr.evaluate import read_manifest
-from tdpr.fsio import atomic_path
 from tdpr.train.checkpoint import load_model
 from tdpr.train.device import resolve_device
 
@@ -56,12 +55,10 @@ def _map_manifest(
         result = transform(clip_id, _read_clip(path))
         target = out_dir / f"{clip_id}.wav"
         write_pcm16(target, result, SAMPLE_RATE)
-        rel = os.path.relpath(target, out_manifest.parent)
-        rows.append({"clip_id": clip_id, "path": Path(rel).as_posix()})
+        rows.append({"clip_id": clip_id, "path": relative_path(target, out_manifest)})
         logger.info("[%d/%d] %s", i, len(clips), clip_id)
     frame = pd.DataFrame(rows, columns=["clip_id", "path"])
-    with atomic_path(out_manifest) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_manifest(frame, out_manifest)
     return frame
 
 

@@ -99,8 +99,8 @@ def test_draws_cover_types_and_change_with_seed():
 @pytest.mark.parametrize(
     ("edit", "cutoff", "message"),
     [
-        (lambda f: f.drop(columns="path"), 3000.0, "lacks the columns"),
-        (lambda f: pd.concat([f, f.iloc[:1]]), 3000.0, "listed twice"),
+        (lambda f: f.drop(columns="path"), 3000.0, "lacks column"),
+        (lambda f: pd.concat([f, f.iloc[:1]]), 3000.0, "more than once"),
         (lambda f: f.assign(clip_id=["../escape"] + list(f["clip_id"][1:])), 3000.0, "file name"),
         (lambda f: f, 8000.0, "Nyquist"),
         (lambda f: f, -5.0, "positive"),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 
 import numpy as np
 import pytest
 from scipy import signal
 
-from tdpr.dsp import filters
 from tdpr.dsp.filters import (
     FILTER_TYPES,
     IIR_TYPES,
@@ -118,23 +116,6 @@ def test_subsampling_equals_resample_poly_at_reduced_ratio(noise):
     ref = signal.resample_poly(signal.resample_poly(x, ratio.numerator, ratio.denominator),
                                ratio.denominator, ratio.numerator)[: len(x)]  # fmt: skip
     np.testing.assert_allclose(lowpass(noise, FS, "subsampling", cutoff), ref, atol=2e-7)
-
-
-def test_subsampling_is_fast(noise):
-    """Measured on the dev machine: ~2 ms per 5-s clip, ~6 ms with a cold filter cache at a
-    1000-denominator ratio; the bound is loose for loaded CI machines."""
-    cutoff = 313 / 997 * FS / 2  # largest denominators the ratio allows
-    filters._polyphase_fir.cache_clear()
-    start = time.perf_counter()
-    lowpass(noise, FS, "subsampling", cutoff)
-    cold = time.perf_counter() - start
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        lowpass(noise, FS, "subsampling", cutoff)
-        times.append(time.perf_counter() - start)
-    assert cold < 0.05
-    assert np.median(times) < 0.05
 
 
 @pytest.mark.parametrize("ftype", FILTER_TYPES)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from tdpr.audio import RESAMPLER, AudioError, read_audio, resample, to_mono, write_pcm16
 from tdpr.data.maestro import SPLITS, MaestroError, MaestroSource
-from tdpr.fsio import atomic_path
+from tdpr.data.manifest import read_frame, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -143,12 +143,6 @@ def clip_recording(
     return rows
 
 
-def write_manifest(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a clip manifest CSV atomically, columns in :data:`MANIFEST_COLUMNS` order."""
-    with atomic_path(path) as tmp:
-        frame.loc[:, list(MANIFEST_COLUMNS)].to_csv(tmp, index=False)
-
-
 def clip_shard(
     dataset: str | os.PathLike,
     split: str,
@@ -181,7 +175,7 @@ def clip_shard(
                 "[%d/%d] %s: %d clips so far", i + 1, len(rows), row.audio_filename, len(records)
             )
     frame = pd.DataFrame(records, columns=list(MANIFEST_COLUMNS))
-    write_manifest(frame, out_dir / "manifest.csv")
+    write_manifest(frame, out_dir / "manifest.csv", MANIFEST_COLUMNS)
     logger.info("settings %s; %d clips written", asdict(settings), len(frame))
     return frame
 
@@ -197,7 +191,7 @@ def merge_manifests(
     out_csv = Path(out_csv)
     frames = []
     for manifest in map(Path, shard_manifests):
-        frame = pd.read_csv(manifest, dtype={"clip_id": str, "path": str})
+        frame = read_frame(manifest)
         rel = os.path.relpath(manifest.parent, out_csv.parent)
         frame["path"] = [Path(rel, p).as_posix() for p in frame["path"]]
         frames.append(frame)
@@ -207,5 +201,5 @@ def merge_manifests(
     if len(dup):
         raise MaestroError(f"clip ids in more than one shard: {sorted(dup)[:5]}")
     merged = merged.sort_values("clip_id").reset_index(drop=True)
-    write_manifest(merged, out_csv)
+    write_manifest(merged, out_csv, MANIFEST_COLUMNS)
     return merged

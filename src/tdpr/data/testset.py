@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from tdpr.audio import read_audio, to_mono, write_pcm16
+from tdpr.data.manifest import read_frame, relative_path, write_manifest
 from tdpr.dsp.filters import FILTER_TYPES, Degradation, apply_degradation, sample_degradation
-from tdpr.fsio import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +45,6 @@ def clip_degradation(
     rng = np.random.default_rng(np.random.SeedSequence(entropy))
     # A one-point cutoff range keeps the draw identical to the training sampler's stream.
     return sample_degradation(rng, (cutoff_hz, cutoff_hz), tuple(types), order_range)
-
-
-def _check_clip_id(clip_id: str) -> None:
-    # The id becomes a file name in out_dir: it must not be able to point elsewhere.
-    if not clip_id or clip_id in {".", ".."} or "/" in clip_id or "\\" in clip_id:
-        raise ValueError(f"clip id {clip_id!r} cannot be used as a file name")
-
-
-def _read_clips(clips_manifest: Path) -> pd.DataFrame:
-    frame = pd.read_csv(clips_manifest, dtype={"clip_id": str, "path": str}, keep_default_na=False)
-    missing = {"clip_id", "path"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"clips manifest {clips_manifest} lacks the columns {sorted(missing)}")
-    duplicated = frame["clip_id"][frame["clip_id"].duplicated()]
-    if len(duplicated):
-        raise ValueError(
-            f"clip ids listed twice in {clips_manifest}: {sorted(set(duplicated))[:5]}"
-        )
-    for clip_id in frame["clip_id"]:
-        _check_clip_id(clip_id)
-    return frame
 
 
 def degrade_clip(source: Path, target: Path, degradation: Degradation) -> None:
@@ -104,7 +83,7 @@ def make_testset(
         The manifest: columns :data:`TESTSET_COLUMNS`; ``order`` is empty for subsampling/stft.
     """
     clips_manifest, out_dir, out_manifest = Path(clips_manifest), Path(out_dir), Path(out_manifest)
-    clips = _read_clips(clips_manifest)
+    clips = read_frame(clips_manifest)
     Degradation("stft", cutoff_hz)  # a bad cutoff fails before any clip is read
     logger.info(
         "degrading %d clips at %g Hz (seed %d) into %s", len(clips), cutoff_hz, seed, out_dir
@@ -115,13 +94,11 @@ def make_testset(
         target = out_dir / f"{clip_id}.wav"
         degrade_clip(clips_manifest.parent / rel, target, degradation)
         logger.debug("%s: %s order %s", clip_id, degradation.ftype, degradation.order)
-        path = os.path.relpath(os.path.abspath(target), os.path.abspath(out_manifest.parent))
-        records.append(
-            (clip_id, Path(path).as_posix(), cutoff_hz, degradation.ftype, degradation.order, seed)
-        )
+        path = relative_path(target, out_manifest)
+        records.append((clip_id, path, cutoff_hz, degradation.ftype, degradation.order, seed))
     frame = pd.DataFrame.from_records(records, columns=list(TESTSET_COLUMNS))
     frame["cutoff_hz"] = frame["cutoff_hz"].astype(float)
     frame["order"] = frame["order"].astype("Int64")  # empty, not NaN-float, for non-IIR types
-    write_text_atomic(out_manifest, frame.to_csv(index=False, lineterminator="\n"))
+    write_manifest(frame, out_manifest)
     logger.info("wrote %d degraded clips and %s", len(frame), out_manifest)
     return frame

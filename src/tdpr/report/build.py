@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from tdpr.evaluate import read_manifest
+from tdpr.data.manifest import read_manifest
 from tdpr.fsio import write_text_atomic
 from tdpr.models import build_model, count_parameters
 from tdpr.registry import REFERENCE, system_label

@@ -26,8 +26,8 @@ from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 
 from tdpr.audio import AudioError, read_audio, to_mono
+from tdpr.data.manifest import read_manifest
 from tdpr.dsp.stft import stft
-from tdpr.evaluate import read_manifest
 from tdpr.fsio import atomic_path
 from tdpr.registry import (
     FIXED_SYSTEMS,

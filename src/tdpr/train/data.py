@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import soundfile as sf
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from tdpr.data.manifest import clip_paths
 from tdpr.dsp.filters import FILTER_TYPES, apply_degradation, sample_degradation
 
 logger = logging.getLogger(__name__)
@@ -44,16 +44,7 @@ _ORDER, _TRAIN, _VALID = 0, 1, 2  # stream tags of the spawn keys (see the modul
 
 def read_manifest(path: str | os.PathLike) -> list[Path]:
     """Clip paths of a clip manifest (CSV with ``clip_id`` and ``path`` relative to its folder)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"clip manifest not found: {path}")
-    frame = pd.read_csv(path)
-    missing = {"clip_id", "path"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"clip manifest {path} lacks column(s) {sorted(missing)}")
-    if frame.empty:
-        raise ValueError(f"clip manifest {path} lists no clips")
-    return [path.parent / p for p in frame["path"]]
+    return clip_paths(path)
 
 
 def item_rng(seed: int, *key: int) -> np.random.Generator:
