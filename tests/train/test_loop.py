@@ -240,6 +240,6 @@ def test_train_command(manifests, tmp_path, caplog):
     assert len(pd.read_csv(tmp_path / "o" / "history.csv")) == 1
     caplog.clear()
     assert main(argv) == 0  # a rerun finds the finished checkpoint and only rewrites the outputs
-    assert "already trained for 1 epochs" in caplog.text
+    assert "train | already finished: epoch 1, step 1" in caplog.text
     argv[argv.index("seanet")] = "demucs"
     assert main(argv) == 2  # not configured

@@ -5,7 +5,7 @@ Discriminators (one optimiser over both):
 ``L_D = Σ_D mean_k [MSE(D_k(y), 1) + MSE(D_k(ŷ), 0)]``, k over the sub-discriminators of D
 (the 3 scales of the time-domain one, the single frequency one).
 
-* :class:`MultiResolutionSTFTLoss` (ParallelWaveGAN style): FFT 1024/2048/512, hop 120/240/50,
+* :class:`MultiResolutionSTFTLoss` (ParallelWaveGAN style, computed by auraloss): FFT 1024/2048/512, hop 120/240/50,
   window 600/1200/240 (periodic Hann, zero-padded to the FFT size, centred, reflect);
   magnitude ``sqrt(clamp(power, 1e-7))``; spectral convergence (Frobenius ratio over the batch) and
   L1 of natural-log magnitudes, each averaged over the resolutions, then summed.
@@ -26,11 +26,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
+import auraloss
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 STFT_RESOLUTIONS = ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
+MAGNITUDE_FLOOR = 1e-7  # on the power: magnitudes are sqrt(max(|X|², 1e-7))
 TIME_RESOLUTIONS = ((1, 1), (240, 120), (480, 240), (960, 480))
 TIME_WEIGHT = 20.0
 ADV_WEIGHT = 2.5
@@ -39,22 +41,11 @@ FM_WEIGHT = 10.0
 DiscOutput = list[tuple[list[torch.Tensor], torch.Tensor]]
 
 
-def _stft_magnitude(x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor) -> torch.Tensor:
-    spec = torch.stft(
-        x.reshape(-1, x.shape[-1]).float(),
-        n_fft,
-        hop_length=hop,
-        win_length=window.numel(),
-        window=window,
-        center=True,
-        pad_mode="reflect",
-        return_complex=True,
-    )
-    return torch.sqrt(torch.clamp(spec.real**2 + spec.imag**2, min=1e-7))
-
-
 class MultiResolutionSTFTLoss(nn.Module):
     """Spectral convergence + log-magnitude L1 over several STFTs: ``(B,1,T),(B,1,T) -> ()``.
+
+    auraloss's ``MultiResolutionSTFTLoss`` with the vocoder's resolutions and a magnitude floor of
+    ``sqrt(1e-7)`` (an equality test holds it to the formula of the module docstring).
 
     Args:
         resolutions: ``(n_fft, hop, win_length)`` triples.
@@ -65,18 +56,16 @@ class MultiResolutionSTFTLoss(nn.Module):
     def __init__(self, resolutions: Sequence[tuple[int, int, int]] = STFT_RESOLUTIONS) -> None:
         super().__init__()
         self.resolutions = [tuple(int(v) for v in r) for r in resolutions]
-        for i, (_, _, win) in enumerate(self.resolutions):
-            self.register_buffer(f"window{i}", torch.hann_window(win), persistent=False)
+        fft, hop, win = (list(column) for column in zip(*self.resolutions, strict=True))
+        self.loss = auraloss.freq.MultiResolutionSTFTLoss(
+            fft_sizes=fft, hop_sizes=hop, win_lengths=win, eps=MAGNITUDE_FLOOR, output="full"
+        )
 
     def terms(self, estimate: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(spectral convergence, log-magnitude L1)``, each averaged over the resolutions."""
-        sc, mag = [], []
-        for i, (n_fft, hop, _) in enumerate(self.resolutions):
-            window = getattr(self, f"window{i}")
-            est = _stft_magnitude(estimate, n_fft, hop, window)
-            ref = _stft_magnitude(target, n_fft, hop, window)
-            sc.append(torch.linalg.norm(ref - est) / torch.linalg.norm(ref))
-            mag.append(F.l1_loss(torch.log(est), torch.log(ref)))
+        est = estimate.reshape(-1, 1, estimate.shape[-1]).float()
+        ref = target.reshape(-1, 1, target.shape[-1]).float()
+        _, sc, mag, _, _ = self.loss(est, ref)
         return torch.stack(sc).mean(), torch.stack(mag).mean()
 
     def forward(self, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
