@@ -6,7 +6,8 @@ Discriminators (one optimiser over both):
 (the 3 scales of the time-domain one, the single frequency one).
 
 * :class:`MultiResolutionSTFTLoss` (ParallelWaveGAN style, computed by auraloss): FFT
-  1024/2048/512, hop 120/240/50, window 600/1200/240 (periodic Hann, zero-padded to the FFT size, centred, reflect);
+  1024/2048/512, hop 120/240/50, window 600/1200/240 (periodic Hann, zero-padded to the FFT
+  size, centred, reflect);
   magnitude ``sqrt(clamp(power, 1e-7))``; spectral convergence (Frobenius ratio over the batch) and
   L1 of natural-log magnitudes, each averaged over the resolutions, then summed.
 * :class:`TimeDomainLoss`: for (frame, hop) in (1, 1), (240, 120), (480, 240), (960, 480), the L1
