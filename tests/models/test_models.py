@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
+from tdpr.dsp.resample import downsample2, upsample2
 from tdpr.models import MODELS, build_model, count_parameters, model_arguments
 from tdpr.models.audiounet import pixel_shuffle_1d
-from tdpr.models.demucs import downsample2, upsample2
 
 #: Small configurations that run in milliseconds on a CPU.
 TINY = {

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tdpr.models.demucs import downsample2
+from tdpr.dsp.resample import downsample2
 from tdpr.train.losses import MRSTFTLoss, MultiResolutionWaveLoss, TDCNNLoss
 
 T = 6000

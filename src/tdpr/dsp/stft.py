@@ -1,4 +1,7 @@
-"""Short-time Fourier transform helpers shared by the metrics and by phase repair.
+"""Short-time Fourier transform helpers: every STFT of the project goes through :func:`stft`.
+
+Users: the metrics, phase repair, the STFT degradation, the vocoder's mel front end and its
+frequency discriminator, and the figures.
 
 One convention everywhere: periodic Hann window of length ``n_fft``, ``center=True``. The pad
 mode is the only thing that differs between users. Phase repair (Part A6 of the reference spec)
@@ -33,16 +36,21 @@ def n_frames(length: int, hop: int = 256) -> int:
 
 
 def stft(
-    x: torch.Tensor, n_fft: int = 1024, hop: int = 256, pad_mode: str = "reflect"
+    x: torch.Tensor,
+    n_fft: int = 1024,
+    hop: int = 256,
+    pad_mode: str = "reflect",
+    win_length: int | None = None,
 ) -> torch.Tensor:
     """Centred STFT with a periodic Hann window.
 
     Args:
         x: real signal, ``(..., T)``. Reflect padding needs ``T > n_fft // 2``.
-        n_fft: FFT size and window length.
+        n_fft: FFT size (and window length unless ``win_length`` is given).
         hop: hop length in samples.
         pad_mode: padding of the centred frames: ``"reflect"`` (default, as torch) or
             ``"constant"`` (zeros, the LSD convention).
+        win_length: a shorter Hann window, zero-padded on both sides to ``n_fft``.
 
     Returns:
         Complex tensor ``(..., n_fft // 2 + 1, 1 + T // hop)``.
@@ -57,12 +65,13 @@ def stft(
         )
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1]).to(_real_dtype(x))
+    win_length = n_fft if win_length is None else win_length
     spec = torch.stft(
         flat,
         n_fft=n_fft,
         hop_length=hop,
-        win_length=n_fft,
-        window=hann(n_fft, flat),
+        win_length=win_length,
+        window=hann(win_length, flat),
         center=True,
         pad_mode=pad_mode,
         return_complex=True,

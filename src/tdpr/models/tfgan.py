@@ -22,9 +22,10 @@ Both discriminators return a list of ``(features, score)`` pairs, one per sub-di
 the losses (:mod:`tdpr.train.vocoder_losses`) treat them alike.
 
 Deviations from the reference code: no ``.cuda()`` calls (buffers follow the module); the STFT is
-``torch.stft`` with complex output instead of conv1d Fourier bases (same frames, same values up
-to float error); the mel filterbank and window are non-persistent buffers rebuilt from the
-constructor arguments, so checkpoints hold only learnt weights.
+the project's :func:`tdpr.dsp.stft.stft` (complex ``torch.stft``) instead of conv1d Fourier bases
+(same frames, same values up to float error); the mel filterbank is a non-persistent buffer
+rebuilt from the constructor arguments and windows are made per call on the input's device, so
+checkpoints hold only learnt weights.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
+from tdpr.dsp.stft import stft
 from tdpr.models.waveform import waveform_length
 
 #: Floor of the mel magnitude before the log: ``ln(1e-5)`` is the log-mel of silence.
@@ -88,9 +90,6 @@ class MelSpectrogram(nn.Module):
             sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=False
         )  # Slaney scale and Slaney area normalisation (librosa's defaults)
         self.register_buffer("basis", torch.tensor(basis, dtype=torch.float32), persistent=False)
-        self.register_buffer(
-            "window", torch.hann_window(win_length, periodic=True), persistent=False
-        )
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         """Log-mel magnitude spectrogram.
@@ -111,16 +110,7 @@ class MelSpectrogram(nn.Module):
             raise ValueError(
                 f"MelSpectrogram needs more than {self.n_fft // 2} samples, got {audio.shape[-1]}"
             )
-        spec = torch.stft(
-            audio.float(),
-            self.n_fft,
-            hop_length=self.hop,
-            win_length=self.win_length,
-            window=self.window,
-            center=True,
-            pad_mode="reflect",
-            return_complex=True,
-        )
+        spec = stft(audio.float(), self.n_fft, self.hop, "reflect", win_length=self.win_length)
         mel = torch.matmul(self.basis, spec.abs())
         return torch.log(torch.clamp(mel, min=MEL_FLOOR))
 
@@ -408,7 +398,6 @@ class FrequencyDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
-        self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
         chans = list(channels)
         layers: list[nn.Module] = [
             _conv(n_fft // 2 + 1, chans[0], 7, 2, 1),
@@ -423,15 +412,7 @@ class FrequencyDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> list[tuple[list[torch.Tensor], torch.Tensor]]:
         if x.dim() != 3 or x.shape[1] != 1:
             raise ValueError(f"discriminator expects (B, 1, T), got {tuple(x.shape)}")
-        spec = torch.stft(
-            x[:, 0].float(),
-            self.n_fft,
-            hop_length=self.hop,
-            window=self.window,
-            center=True,
-            pad_mode="reflect",
-            return_complex=True,
-        )
+        spec = stft(x[:, 0].float(), self.n_fft, self.hop, "reflect")
         real, imag = self.net(spec.real), self.net(spec.imag)
         score = torch.sqrt(torch.clamp(real**2 + imag**2, min=1e-7)).transpose(1, 2)
         return [([], score)]

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tdpr.models.demucs import downsample2
+from tdpr.dsp.resample import downsample2
 
 FFT_SIZES = (512, 1024, 2048)
 HOP_SIZES = (256, 512, 1024)
