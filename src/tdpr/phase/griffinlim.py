@@ -82,6 +82,8 @@ def griffin_lim(
         Phase ``(..., F, N)`` in radians, on ``magnitude``'s device and dtype.
     """
     _check(magnitude, init_phase, n_iter, alpha, n_fft, band, fixed_below)
+    if n_iter == 0:  # angle(polar(m, φ)) would round φ, and give 0 where m = 0
+        return init_phase.to(magnitude.dtype).clone()
     length = (magnitude.shape[-1] - 1) * hop if length is None else int(length)
     known = torch.polar(magnitude, init_phase.to(magnitude.dtype))
     k0 = fixed_below if band == "hf" else 0
