@@ -84,5 +84,7 @@ def test_bad_input_names_the_problem():
         pghi(mag, fixed_below=600, known_phase=np.zeros_like(mag))
     with pytest.raises(ValueError, match="all-zero"):
         pghi(np.zeros((513, 20)))
+    with pytest.raises(ValueError, match="complex"):
+        pghi(mag + 0j)
     with pytest.raises(ValueError, match="tol"):
         pghi(mag, tol=0)

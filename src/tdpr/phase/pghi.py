@@ -23,7 +23,8 @@ bins, the known band anchors the high band's phase.
 
 The project's STFT (:mod:`tdpr.dsp.stft`) puts the window's centre at sample ``n_fft/2`` of each
 frame, so its phase is the centred one plus ``π·k``; the conversion is done here. Numpy and
-:mod:`heapq`; about 1 s per 30-s 16-kHz clip at n_fft 1024 / hop 256 (see ``bench/RESULTS.md``).
+:mod:`heapq`; about 2-3 s per 30-s 16-kHz clip at n_fft 1024 / hop 256 on one core
+(``bench/bench_phase_sources.py``).
 """
 
 from __future__ import annotations
@@ -149,32 +150,18 @@ def pghi(
         the input's device and dtype for torch input.
     """
     is_torch = torch.is_tensor(magnitude)
-    mag = magnitude.detach().cpu().double().numpy() if is_torch else np.asarray(magnitude, float)
+    mag = _as_numpy(magnitude)
     _check(mag, n_fft, hop, tol, fixed_below, known_phase)
-    if known_phase is not None:
-        known = (
-            known_phase.detach().cpu().double().numpy()
-            if torch.is_tensor(known_phase)
-            else known_phase
-        )
-        known = np.asarray(known, dtype=np.float64)
     gamma = HANN_GAMMA * n_fft**2 if gamma is None else float(gamma)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # one stream for the batch, item after item
     flat = mag.reshape(-1, *mag.shape[-2:])
-    known_flat = None if known_phase is None else known.reshape(flat.shape)
+    known = [None] * len(flat)
+    if fixed_below is not None:
+        known = _as_numpy(known_phase).reshape(flat.shape)
     out = np.stack(
         [
-            _pghi_2d(
-                m,
-                n_fft,
-                hop,
-                gamma,
-                tol,
-                fixed_below,
-                None if known_flat is None else known_flat[b],
-                rng,
-            )
-            for b, m in enumerate(flat)
+            _pghi_2d(m, n_fft, hop, gamma, tol, fixed_below, k, rng)
+            for m, k in zip(flat, known, strict=True)
         ]
     ).reshape(mag.shape)
     if is_torch:
@@ -182,13 +169,21 @@ def pghi(
     return out
 
 
+def _as_numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    if x.is_complex() if torch.is_tensor(x) else np.iscomplexobj(x):
+        raise ValueError("pghi expects a real magnitude (and phase), got a complex array")
+    if torch.is_tensor(x):
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
 def _check(mag, n_fft, hop, tol, fixed_below, known_phase) -> None:
     if mag.ndim < 2 or mag.shape[-2] != n_fft // 2 + 1:
         raise ValueError(
             f"magnitude must be (..., {n_fft // 2 + 1}, N) for n_fft={n_fft}, got {mag.shape}"
         )
-    if np.iscomplexobj(mag) or not np.all(np.isfinite(mag)) or (mag < 0).any():
-        raise ValueError("magnitude must be real, finite and non-negative")
+    if not np.all(np.isfinite(mag)) or (mag < 0).any():
+        raise ValueError("magnitude must be finite and non-negative")
     if not 0 < hop <= n_fft:
         raise ValueError(f"need 0 < hop <= n_fft, got hop {hop}, n_fft {n_fft}")
     if not 0 < tol < 1 or not math.isfinite(tol):
