@@ -18,7 +18,10 @@ Definitions as in yxlu-0102/AP-BWE ``cal_metrics.py`` (MIT), written anew on the
 
 All three phase distances need a sample-exact alignment with the reference: they are not
 meaningful for an estimate that is delayed, or whose phase is plausible but different (see
-:mod:`tdpr.metrics.plausibility` for that). A random phase scores about ``π/√3 ≈ 1.81`` on each.
+:mod:`tdpr.metrics.plausibility` for that). A random phase scores ``π/√3 ≈ 1.81`` on APD-IP
+(a uniform wrapped error) and about 1.4-1.5 on APD-IAF and APD-GD (the frames overlap, so the
+differences of two random phases are not uniform); a delayed copy or a Griffin-Lim phase of the
+right magnitude also scores about 1.8 on APD-IP, while its IAF and GD errors fall.
 
 Inputs are float tensors ``(T,)`` or ``(B, T)`` on any device; the outputs are ``()`` or ``(B,)``
 on the same device. AP-BWE hard-codes 1025 bins; ``n_fft`` and ``hop`` are arguments here, with

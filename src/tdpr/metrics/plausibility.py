@@ -6,7 +6,7 @@ badly as a random one. The two measures here judge the phase on its own terms:
 
 * :func:`consistency_db`: ``20·log10(‖C - P(C)‖_F / ‖C‖_F)`` with ``P(C) = STFT(iSTFT(C))``, as
   LTFAT phaseret's ``consistencyerrdb``. A spectrogram that is the STFT of some signal gives
-  float round-off (below -100 dB in float32); magnitude with random phase gives about -5 dB.
+  float round-off (below -100 dB in float32); magnitude with random phase gives about -1 dB.
   It needs no reference at all, so it applies to a built spectrogram such as "TD-CNN magnitude
   with vocoder phase". STFT conventions are those of phase repair (:mod:`tdpr.dsp.phase`:
   n_fft 1024, hop 256, periodic Hann, centred, reflect padding).
