@@ -23,7 +23,7 @@ bins, the known band anchors the high band's phase.
 
 The project's STFT (:mod:`tdpr.dsp.stft`) puts the window's centre at sample ``n_fft/2`` of each
 frame, so its phase is the centred one plus ``π·k``; the conversion is done here. Numpy and
-:mod:`heapq`; about 2-3 s per 30-s 16-kHz clip at n_fft 1024 / hop 256 on one core
+:mod:`heapq`; about 3 s per 30-s 16-kHz clip at n_fft 1024 / hop 256 on one idle core
 (``bench/bench_phase_sources.py``).
 """
 
@@ -78,17 +78,23 @@ def _integrate(log_mag, dphi_dn, dphi_dk, phase, done, seeds) -> None:
         while heap:
             i = pop(heap)[1]
             p, n = phase[i], i % n_frames
-            for j, forward, grad in (
-                (i + 1, n + 1 < n_frames, tg),
-                (i - 1, n > 0, tg),
-                (i + n_frames, i + n_frames < size, fg),
-                (i - n_frames, i >= n_frames, fg),
-            ):
-                if forward and not done[j]:
-                    step = 0.5 * (grad[i] + grad[j])
-                    phase[j] = p + step if j > i else p - step
-                    done[j] = 1
-                    push(heap, (-mag[j], j))
+            # The four neighbours written out: a loop over tuples of them was about 10 % slower.
+            j = i + 1
+            if n + 1 < n_frames and not done[j]:
+                phase[j], done[j] = p + 0.5 * (tg[i] + tg[j]), 1
+                push(heap, (-mag[j], j))
+            j = i - 1
+            if n > 0 and not done[j]:
+                phase[j], done[j] = p - 0.5 * (tg[i] + tg[j]), 1
+                push(heap, (-mag[j], j))
+            j = i + n_frames
+            if j < size and not done[j]:
+                phase[j], done[j] = p + 0.5 * (fg[i] + fg[j]), 1
+                push(heap, (-mag[j], j))
+            j = i - n_frames
+            if j >= 0 and not done[j]:
+                phase[j], done[j] = p - 0.5 * (fg[i] + fg[j]), 1
+                push(heap, (-mag[j], j))
         while nxt < size and done[order[nxt]]:
             nxt += 1
         if nxt == size:
