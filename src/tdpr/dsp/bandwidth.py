@@ -139,7 +139,9 @@ def _subsampling_db() -> np.ndarray:
     return _resampling_power()[0] / 2
 
 
-def image_db(freqs: np.ndarray, cutoff_hz: np.ndarray, ltas: tuple[np.ndarray, np.ndarray]):
+def image_db(
+    freqs: np.ndarray, cutoff_hz: np.ndarray, ltas: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
     """Level in dB of the resampling image at ``freqs`` for candidate cutoffs ``(C, 1)``.
 
     The mirrored source ``|2·fc - f|`` is read off the observed spectrum ``ltas`` itself (it is
