@@ -26,6 +26,7 @@ wildcard_constraints:
     cutoff="|".join(re.escape(c) for c in CUTOFFS),
     system=r"[a-z0-9_]+",
     model="|".join(MODELS),
+    variant="|".join(v for v in VARIANTS if v != PLAIN),
 
 
 include: "workflow/rules/data.smk"

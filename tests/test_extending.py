@@ -96,6 +96,7 @@ enhance:
   chunk_seconds: 2.0
   context_seconds: 0.25
   crossfade_seconds: 0.1
+phase_repair:
   oracle_models: [toynet]
 report:
   figure_cutoff: 2500

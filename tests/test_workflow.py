@@ -161,8 +161,10 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
 
     metrics = pd.read_csv(tmp_path / "results/metrics/metrics.csv")
     assert list(metrics.columns) == ["model", "variant", "cutoff", "clip", "metric", "value"]
-    systems = {("input", "plain"), ("seanet", "gtphase")} | {
-        (model, variant) for model in MODELS for variant in ("plain", "tdpr")
+    # .test/config.yaml: sources vocoder and griffinlim in both bands, GT-phase for SEANet
+    variants = ("plain", "tdpr", "griffinlim_full", "vocoder_hf", "griffinlim_hf")
+    systems = {("input", "plain"), ("seanet", "gtphase"), ("seanet", "gt_hf")} | {
+        (model, variant) for model in MODELS for variant in variants
     }
     assert set(zip(metrics["model"], metrics["variant"], strict=True)) == systems
     assert set(metrics["cutoff"]) == {2500, 4000}
@@ -182,7 +184,21 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     assert np.isfinite(table[["2.5 kHz", "4 kHz", "AVG"]].to_numpy(dtype=float)).all()
     for name in ("table1.md", "table1.tex", "table_extended.md", "table_extended.tex"):
         assert (tmp_path / "results/tables" / name).stat().st_size > 200
-    for name in ("phase_bin", "spectrograms", "lsd_vs_cutoff", "training_curves"):
+    consistency = metrics[metrics.metric == "consistency"].set_index(["model", "variant"])
+    assert consistency.loc[("seanet", "griffinlim_hf"), "value"].lt(0).all()
+    assert consistency.loc[("seanet", "plain"), "value"].isna().all()  # no spectrogram built
+    study = pd.read_csv(tmp_path / "results/tables/phase_study.csv", comment="#")
+    assert set(study["System"]) == {
+        "Ground truth+TD-PR", "Ground truth+GLA", "Ground truth+random phase",
+        "Ground truth+TD-PR (HF)", "Ground truth+GLA (HF)", "Ground truth+random phase (HF)",
+    }  # fmt: skip
+    extended = pd.read_csv(tmp_path / "results/tables/table_extended.csv", comment="#")
+    assert {"SEANet+GLA (HF)", "Demucs+TD-PR (HF)", "SEANet+GT-phase (HF)"} <= set(
+        extended["System"]
+    )
+    for name in (
+        "phase_bin", "spectrograms", "lsd_vs_cutoff", "training_curves", "phase_metrics",
+    ):  # fmt: skip
         png = (tmp_path / f"results/figures/{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, name
         assert (tmp_path / f"results/figures/{name}.pdf").read_bytes()[:5] == b"%PDF-"
@@ -224,8 +240,11 @@ def test_html_report_shows_tables_and_figures(tiny_run: Path) -> None:
         "spectrograms.png",
         "lsd_vs_cutoff.png",
         "training_curves.png",
+        "phase_metrics.png",
+        "phase_study.md",
     ):
         assert name in text, name
+    assert "embedded demo data" in text  # the tiny config renders demo data: the intro says so
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (Debian: apt-get install chromium)")

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tdpr.registry import DEGRADATIONS, MODELS, TDCNN
+from tdpr.registry import DEGRADATIONS, MODELS, PHASE_SOURCES, TDCNN
 
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
@@ -90,11 +90,27 @@ def _check_registered(config: dict[str, Any]) -> None:
                 f"(registered: {', '.join(tdcnns)})"
             )
     configured = list(config.get("models", {}))
-    for name in config.get("enhance", {}).get("oracle_models", []):
+    phase = config.get("phase_repair", {})
+    for name in phase.get("oracle_models", []):
         if name not in tdcnns:
             raise ConfigError(
-                f"config key enhance.oracle_models: {name!r} is not a registered TD-CNN "
+                f"config key phase_repair.oracle_models: {name!r} is not a registered TD-CNN "
                 f"(registered: {', '.join(tdcnns)}; configured: {', '.join(configured)})"
+            )
+    if phase and (
+        "vocoder" not in phase.get("sources", []) or "full" not in phase.get("bands", [])
+    ):
+        raise ConfigError(
+            "config key phase_repair: sources must include 'vocoder' and bands 'full' (Table 1, "
+            "Figs. 4-5 and the listening tests show TD-PR, the vocoder's phase in the full band)"
+        )
+    for name in phase.get("sources", []):
+        if name not in PHASE_SOURCES or PHASE_SOURCES[name].oracle:
+            usable = [s for s, e in PHASE_SOURCES.items() if not e.oracle]
+            raise ConfigError(
+                f"config key phase_repair.sources: {name!r} is not a registered phase source "
+                f"that works without the ground truth ({', '.join(usable)}; the oracle is "
+                "phase_repair.oracle_models)"
             )
 
 

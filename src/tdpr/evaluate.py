@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from tdpr.audio import AudioError, check_finite, read_audio, to_mono
-from tdpr.data.manifest import read_manifest
+from tdpr.data.manifest import read_frame, read_manifest
 from tdpr.fsio import atomic_path
 from tdpr.metrics import compute_all
 from tdpr.registry import metric_names, split_system
@@ -65,6 +65,7 @@ def compute_metrics_table(
     cutoff_hz: float,
     sample_rate: int | None = None,
     visqol: bool = False,
+    extra: Mapping[str, Mapping[str, float]] | None = None,
     **metric_kwargs,
 ) -> pd.DataFrame:
     """Every metric for every ``(clip_id, ref_path, est_path)`` triple, as a long table.
@@ -76,6 +77,7 @@ def compute_metrics_table(
         cutoff_hz: the degradation's cutoff, for the band split and the ``cutoff`` column.
         sample_rate: if given, every file must have this rate.
         visqol: also compute the optional metric ``visqol`` (audio mode; slow).
+        extra: per clip id, values recorded with the estimate (``consistency_db``).
         **metric_kwargs: ``n_fft``, ``hop``, ``floor``, ``phase_range_db`` of
             :func:`tdpr.metrics.compute_all`.
 
@@ -88,13 +90,27 @@ def compute_metrics_table(
     for clip, ref_path, est_path in pairs:
         ref, est, rate = load_pair(ref_path, est_path, sample_rate)
         try:
-            values = compute_all(ref, est, cutoff_hz, rate, names=names, **metric_kwargs)
+            recorded = (extra or {}).get(clip)
+            values = compute_all(
+                ref, est, cutoff_hz, rate, names=names, extra=recorded, **metric_kwargs
+            )
         except ValueError as err:
             raise ValueError(f"clip {clip} ({ref_path} vs {est_path}): {err}") from err
         rows.extend(
             (model, variant, cutoff_hz, clip, name, value) for name, value in values.items()
         )
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+#: Manifest columns that a stage records per clip and that metrics read (tdpr.metrics.context).
+RECORDED = ("consistency_db",)
+
+
+def recorded_values(manifest: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """``{clip_id: {name: value}}`` of the :data:`RECORDED` columns a manifest has."""
+    frame = read_frame(manifest)
+    columns = [c for c in RECORDED if c in frame.columns]
+    return {row["clip_id"]: {c: float(row[c]) for c in columns} for _, row in frame.iterrows()}
 
 
 def evaluate_system(
@@ -121,7 +137,9 @@ def evaluate_system(
             f"no reference for {no_ref[:10]} in {ref_manifest}"
         )
     pairs = [(clip, refs[clip], ests[clip]) for clip in sorted(refs)]
-    table = compute_metrics_table(pairs, system, cutoff_hz, **metric_kwargs)
+    table = compute_metrics_table(
+        pairs, system, cutoff_hz, extra=recorded_values(est_manifest), **metric_kwargs
+    )
     with atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
     logger.info("%s @ %s Hz: %d clips -> %s", system, cutoff_hz, len(pairs), out_csv)

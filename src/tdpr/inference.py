@@ -1,22 +1,25 @@
-"""Test-set inference: TD-CNN outputs, TD-PR outputs and GT-phase oracle outputs, per manifest.
+"""Test-set inference: TD-CNN outputs and their phase-repaired variants, per manifest.
 
 Each function reads a manifest (CSV with ``clip_id, path``, paths relative to the manifest),
 writes one 16-bit PCM WAV per clip into ``out_dir`` and a manifest of the same shape, atomically.
-The three steps are separate workflow rules, so TD-PR and the oracle reuse the stored TD-CNN
-outputs (16-bit, like every other stored waveform) instead of recomputing them:
+The steps are separate workflow rules, so every phase variant reuses the stored TD-CNN outputs
+(16-bit, like every other stored waveform) instead of recomputing them:
 
 - :func:`enhance_testset`: ``y = TD-CNN(x)``, chunked by :class:`tdpr.enhance.Enhancer`.
-- :func:`repair_testset`: ``iSTFT(|Y| · exp(i·angle(V)))`` with ``v = vocoder(mel(y))``, on the
-  whole clip (spec A6).
-- :func:`oracle_testset`: the same with the phase of the ground truth (paper Sec. 4.2).
+- :func:`repair_testset`: ``y``'s magnitude with the phase of a registered phase source in the
+  full band or above the cutoff (:func:`tdpr.phase.repair.repair`), on the whole clip: the
+  vocoder's (TD-PR, spec A6), the ground truth's (GT-phase, paper Sec. 4.2), Griffin-Lim's,
+  PGHI's, a random one. Its manifest also records each clip's ``consistency_db``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +27,9 @@ import torch
 
 from tdpr.audio import read_audio, to_mono, write_pcm16
 from tdpr.data.manifest import read_manifest, relative_path, write_manifest
-from tdpr.dsp.phase import oracle_phase, td_pr
 from tdpr.enhance import Enhancer
+from tdpr.phase.repair import repair
+from tdpr.registry import PHASE_SOURCES
 from tdpr.train.checkpoint import load_model
 from tdpr.train.device import resolve_device
 
@@ -45,21 +49,25 @@ def _map_manifest(
     in_manifest: str | os.PathLike,
     out_manifest: str | os.PathLike,
     out_dir: str | os.PathLike,
-    transform: Callable[[str, np.ndarray], np.ndarray],
+    transform: Callable[[str, np.ndarray], np.ndarray | tuple[np.ndarray, dict]],
 ) -> pd.DataFrame:
-    """Apply ``transform(clip_id, audio) -> audio`` to every clip; write WAVs and a manifest."""
+    """Apply ``transform(clip_id, audio)`` to every clip; write WAVs and a manifest.
+
+    ``transform`` returns the new audio, or ``(audio, values)`` whose values become manifest
+    columns of that clip.
+    """
     clips = read_manifest(in_manifest)
     out_dir, out_manifest = Path(out_dir), Path(out_manifest)
     rows = []
     for i, (clip_id, path) in enumerate(sorted(clips.items()), 1):
         result = transform(clip_id, _read_clip(path))
+        result, values = result if isinstance(result, tuple) else (result, {})
         target = out_dir / f"{clip_id}.wav"
         write_pcm16(target, result, SAMPLE_RATE)
-        rows.append({"clip_id": clip_id, "path": relative_path(target, out_manifest)})
+        rows.append({"clip_id": clip_id, "path": relative_path(target, out_manifest), **values})
         logger.info("[%d/%d] %s", i, len(clips), clip_id)
-    frame = pd.DataFrame(rows, columns=["clip_id", "path"])
-    write_manifest(frame, out_manifest)
-    return frame
+    write_manifest(pd.DataFrame(rows, columns=["clip_id", "path", *values]), out_manifest)
+    return pd.read_csv(out_manifest, dtype={"clip_id": str})
 
 
 def enhance_testset(
@@ -80,41 +88,65 @@ def enhance_testset(
 
 
 def repair_testset(
-    vocoder_path: str | os.PathLike,
     in_manifest: str | os.PathLike,
     out_manifest: str | os.PathLike,
     out_dir: str | os.PathLike,
+    source: str,
+    band: str = "full",
+    cutoff_hz: float | None = None,
+    *,
+    vocoder_path: str | os.PathLike | None = None,
+    reference_manifest: str | os.PathLike | None = None,
+    settings: Mapping[str, Any] | None = None,
+    seed: int = 0,
     device: str | None = None,
 ) -> pd.DataFrame:
-    """TD-PR of every TD-CNN output clip: its magnitude with the vocoder's phase."""
+    """Phase repair of every TD-CNN output clip with ``source`` in ``band``.
+
+    Args:
+        in_manifest: the TD-CNN outputs.
+        out_manifest, out_dir: where the repaired clips and their manifest (with a
+            ``consistency_db`` column) go.
+        source: a key of :data:`tdpr.registry.PHASE_SOURCES`.
+        band: ``full`` or ``hf``; cutoff_hz: the test set's cutoff (needed for ``hf``).
+        vocoder_path: the vocoder model file, for sources that need one.
+        reference_manifest: the clean clips, for oracle sources.
+        settings: the source's settings (``phase_repair.<source>``).
+        seed: seed of any random draw (per clip: the seed and the clip id).
+        device: ``cuda``, ``cpu``; None picks CUDA when available.
+    """
+    entry = PHASE_SOURCES.get(source)
+    if entry is None:
+        raise ValueError(f"unknown phase source {source!r}; registered: {', '.join(PHASE_SOURCES)}")
     device = resolve_device(device)
-    vocoder = load_model(vocoder_path, map_location=device)
-    if not hasattr(vocoder, "vocode"):
-        raise ValueError(f"{vocoder_path} holds a {type(vocoder).__name__}, not a vocoder")
+    vocoder = None
+    if "vocoder" in entry.needs:
+        if vocoder_path is None:
+            raise ValueError(f"phase source {source!r} needs a vocoder model file")
+        vocoder = load_model(vocoder_path, map_location=device)
+        if not hasattr(vocoder, "vocode"):
+            raise ValueError(f"{vocoder_path} holds a {type(vocoder).__name__}, not a vocoder")
+    references = {}
+    if "reference" in entry.needs:
+        if reference_manifest is None:
+            raise ValueError(f"phase source {source!r} needs the reference clips")
+        references = read_manifest(reference_manifest)
 
-    def repair(_: str, y: np.ndarray) -> np.ndarray:
+    def transform(clip_id: str, y: np.ndarray) -> tuple[np.ndarray, dict]:
+        reference = None
+        if references:
+            if clip_id not in references:
+                raise ValueError(f"clip {clip_id} has no reference in {reference_manifest}")
+            ref = _read_clip(references[clip_id])
+            if len(ref) != len(y):
+                raise ValueError(f"clip {clip_id}: {len(y)} samples, reference {len(ref)}")
+            reference = torch.from_numpy(ref).to(device)
         with torch.inference_mode():
-            z = td_pr(torch.from_numpy(y).to(device).view(1, 1, -1), vocoder)
-        return z.view(-1).cpu().numpy()
+            z, consistency = repair(
+                torch.from_numpy(y).to(device), source, band, cutoff_hz, SAMPLE_RATE,
+                vocoder=vocoder, reference=reference, settings=settings,
+                seed=seed + zlib.crc32(clip_id.encode()),
+            )  # fmt: skip
+        return z.cpu().numpy(), {"consistency_db": round(float(consistency), 4)}
 
-    return _map_manifest(in_manifest, out_manifest, out_dir, repair)
-
-
-def oracle_testset(
-    in_manifest: str | os.PathLike,
-    reference_manifest: str | os.PathLike,
-    out_manifest: str | os.PathLike,
-    out_dir: str | os.PathLike,
-) -> pd.DataFrame:
-    """GT-phase oracle of every TD-CNN output clip: its magnitude with the clean clip's phase."""
-    references = read_manifest(reference_manifest)
-
-    def oracle(clip_id: str, y: np.ndarray) -> np.ndarray:
-        if clip_id not in references:
-            raise ValueError(f"clip {clip_id} has no reference in {reference_manifest}")
-        ref = _read_clip(references[clip_id])
-        if len(ref) != len(y):
-            raise ValueError(f"clip {clip_id}: {len(y)} samples, reference {len(ref)}")
-        return oracle_phase(torch.from_numpy(y), torch.from_numpy(ref)).numpy()
-
-    return _map_manifest(in_manifest, out_manifest, out_dir, oracle)
+    return _map_manifest(in_manifest, out_manifest, out_dir, transform)

@@ -13,7 +13,11 @@ Adding something is one module plus one entry here:
   :data:`DEGRADATIONS` pointing at an object with ``design(cutoff_hz, order, fs)`` and
   ``apply(x, design, fs)`` (see :mod:`tdpr.dsp.filters`);
 * a **metric**: an entry of :data:`METRICS` pointing at ``fn(ctx) -> (...)`` where ``ctx`` is a
-  :class:`tdpr.metrics.context.MetricContext`.
+  :class:`tdpr.metrics.context.MetricContext`;
+* a **phase source** (what replaces a TD-CNN's phase): an entry of :data:`PHASE_SOURCES`
+  pointing at ``fn(request) -> phase (..., F, N)`` where ``request`` is a
+  :class:`tdpr.phase.repair.PhaseRequest`; it yields one system variant per band
+  (:data:`BANDS`).
 
 System keys name what was evaluated: ``input`` (the degraded input), ``reference`` (the clean
 clip), ``<model>`` (a TD-CNN's output) and ``<model>_<variant>`` (a variant of it, e.g.
@@ -201,7 +205,19 @@ METRICS: dict[str, MetricEntry] = {
         "IF-HF (rad)", 3, LOWER, "tdpr.metrics.phase:if_hf_metric", band=True
     ),
     "visqol": MetricEntry("ViSQOL", 2, HIGHER, "tdpr.metrics.visqol:visqol_metric", optional=True),
+    "lsd_apbwe": MetricEntry("LSD 2048/512", 2, LOWER, "tdpr.metrics.apbwe:lsd_metric"),
+    "apd_ip": MetricEntry("APD-IP (rad)", 3, LOWER, "tdpr.metrics.apbwe:apd_ip_metric"),
+    "apd_iaf": MetricEntry("APD-IAF (rad)", 3, LOWER, "tdpr.metrics.apbwe:apd_iaf_metric"),
+    "apd_gd": MetricEntry("APD-GD (rad)", 3, LOWER, "tdpr.metrics.apbwe:apd_gd_metric"),
+    "ifd_w1_hf": MetricEntry(
+        "IFD-W1-HF (rad)", 3, LOWER, "tdpr.metrics.plausibility:ifd_w1_metric", band=True
+    ),
+    "consistency": MetricEntry(
+        "Consistency (dB)", 1, LOWER, "tdpr.metrics.plausibility:consistency_metric"
+    ),
 }
+#: The metrics of phase: the phase-metrics figure and the phase-source study show these.
+PHASE_METRICS = ("apd_ip", "apd_iaf", "apd_gd", "ifd_w1_hf", "consistency", "phase_if_hf")
 
 
 def metric_names(with_cutoff: bool = True, optional: Iterable[str] = ()) -> list[str]:
@@ -218,8 +234,39 @@ def metric_names(with_cutoff: bool = True, optional: Iterable[str] = ()) -> list
 
 
 @dataclass(frozen=True)
+class PhaseSource:
+    """A registered phase source: label, function, what it needs, how its curves look.
+
+    ``needs``: ``"vocoder"`` (a trained vocoder) and/or ``"reference"`` (the clean clip: an
+    oracle, never "best" in a table). ``shade``: lightness factor of the model's colour.
+    """
+
+    label: str
+    target: str
+    needs: tuple[str, ...] = ()
+    shade: float = 1.0
+    linestyle: str = "-"
+
+    @property
+    def oracle(self) -> bool:
+        return "reference" in self.needs
+
+
+PHASE_SOURCES: dict[str, PhaseSource] = {
+    "vocoder": PhaseSource("TD-PR", "tdpr.phase.sources:vocoder_phase", ("vocoder",), 0.6, "--"),
+    "gt": PhaseSource("GT-phase", "tdpr.phase.sources:reference_phase", ("reference",), 1.45, ":"),
+    "griffinlim": PhaseSource("GLA", "tdpr.phase.griffinlim:griffinlim_source", (), 0.8, "-."),
+    "pghi": PhaseSource("PGHI", "tdpr.phase.pghi:pghi_source", (), 1.2, "-."),
+    "random": PhaseSource("random phase", "tdpr.phase.sources:random_phase", (), 1.0, ":"),
+}
+#: ``full``: the whole band takes the new phase (the paper); ``hf``: only bins at and above the
+#: cutoff do, the band below keeps the TD-CNN output's own (there, nearly the input's) phase.
+BANDS = {"full": "", "hf": " (HF)"}
+
+
+@dataclass(frozen=True)
 class Variant:
-    """What is done to a TD-CNN's output: nothing, or a phase replaced (``phase`` from ``band``).
+    """What is done to a TD-CNN's output: nothing, or its phase replaced by ``phase`` in ``band``.
 
     ``stage``: the results folder of its outputs; ``oracle``: uses the ground truth (never
     "best" in a table); ``shade``: lightness factor of its colour; ``linestyle``: of its curves.
@@ -235,13 +282,34 @@ class Variant:
 
 
 PLAIN = "plain"
-VARIANTS: dict[str, Variant] = {
-    PLAIN: Variant("", "enhanced"),
-    "tdpr": Variant("+TD-PR", "tdpr", phase="vocoder", band="full", shade=0.6, linestyle="--"),
-    "gtphase": Variant(
-        "+GT-phase", "gtphase", phase="gt", band="full", oracle=True, shade=1.45, linestyle=":"
-    ),
-}
+#: The paper's two variants keep their short keys.
+_NAMED = {("vocoder", "full"): "tdpr", ("gt", "full"): "gtphase"}
+
+
+def variant_key(phase: str, band: str) -> str:
+    """``("vocoder", "full")`` -> ``tdpr``, ``("gt", "full")`` -> ``gtphase``, else
+    ``<phase>_<band>`` (``griffinlim_hf``)."""
+    if phase not in PHASE_SOURCES:
+        raise _unknown("phase source", phase, PHASE_SOURCES)
+    if band not in BANDS:
+        raise _unknown("band", band, BANDS)
+    return _NAMED.get((phase, band), f"{phase}_{band}")
+
+
+def _variants() -> dict[str, Variant]:
+    out = {PLAIN: Variant("", "enhanced")}
+    for band in BANDS:
+        for name, source in PHASE_SOURCES.items():
+            key = variant_key(name, band)
+            shade = source.shade * (1.0 if band == "full" else 0.85)
+            suffix = f"+{source.label}{BANDS[band]}"
+            out[key] = Variant(
+                suffix, f"phase/{key}", name, band, source.oracle, shade, source.linestyle
+            )
+    return out
+
+
+VARIANTS: dict[str, Variant] = _variants()
 INPUT, REFERENCE = "input", "reference"
 #: labels and colours of the two systems that are not a model's
 FIXED_SYSTEMS = {INPUT: ("Input", "#7f7f7f"), REFERENCE: ("Ground truth", "#000000")}
@@ -258,7 +326,9 @@ def split_system(key: str) -> tuple[str, str]:
     variant = variant or PLAIN
     if model not in FIXED_SYSTEMS and model not in MODELS:
         raise _unknown("model", model, MODELS)
-    if variant not in VARIANTS or (model in FIXED_SYSTEMS and variant != PLAIN):
+    # The reference may take a phase variant: its own magnitude with another phase (the study).
+    fixed = model == INPUT or (model == REFERENCE and VARIANTS.get(variant, PLAIN) == PLAIN)
+    if variant not in VARIANTS or (fixed and variant != PLAIN):
         raise ValueError(f"unknown system {key!r}: variant {variant!r} not in {list(VARIANTS)}")
     return model, variant
 
@@ -266,9 +336,8 @@ def split_system(key: str) -> tuple[str, str]:
 def system_label(key: str) -> str:
     """Display label of a system key: ``seanet_tdpr`` -> ``SEANet+TD-PR``, ``input`` -> Input."""
     model, variant = split_system(key)
-    if model in FIXED_SYSTEMS:
-        return FIXED_SYSTEMS[model][0]
-    return MODELS[model].label + VARIANTS[variant].suffix
+    base = FIXED_SYSTEMS[model][0] if model in FIXED_SYSTEMS else MODELS[model].label
+    return base + VARIANTS[variant].suffix
 
 
 def system_from_label(label: str) -> str | None:
@@ -289,7 +358,7 @@ def system_sort_key(key: str, models: Iterable[str] = ()) -> tuple[int, int, int
     if model == INPUT:
         return (0, 0, 0)
     if model == REFERENCE:
-        return (2, 0, 0)
+        return (2, 0, list(VARIANTS).index(variant))
     order = list(dict.fromkeys([*models, *MODELS]))
     return (1, order.index(model), list(VARIANTS).index(variant))
 
@@ -298,3 +367,8 @@ def order_systems(keys: Iterable[str], models: Iterable[str] = ()) -> list[str]:
     """Distinct system keys sorted by :func:`system_sort_key`."""
     models = list(models)
     return sorted(dict.fromkeys(keys), key=lambda k: system_sort_key(k, models))
+
+
+def phase_variants(sources: Iterable[str], bands: Iterable[str]) -> list[str]:
+    """Variant keys of every configured phase source in every configured band."""
+    return [variant_key(s, b) for b in bands for s in sources]

@@ -11,7 +11,15 @@ from snakemake.exceptions import WorkflowError
 
 # Only light modules here (no torch, no plotting): every parse, one per SLURM job, stays fast.
 from tdpr.config import ConfigError, validate_config
-from tdpr.registry import INPUT, PLAIN, REFERENCE, VARIANTS, system_key
+from tdpr.registry import (
+    INPUT,
+    PHASE_SOURCES,
+    PLAIN,
+    REFERENCE,
+    VARIANTS,
+    phase_variants,
+    system_key,
+)
 from tdpr.train.config import resolve_model_config
 
 try:
@@ -102,15 +110,45 @@ def get_testset_params(wildcards):
 
 def get_enhance_params():
     """Chunking of the test-set inference (keyword arguments of enhance_testset)."""
-    return {k: v for k, v in config["enhance"].items() if k != "oracle_models"}
+    return dict(config["enhance"])
 
 
-ORACLE_MODELS = [m for m in config["enhance"]["oracle_models"] if m in MODELS]
+PHASE = config["phase_repair"]
+ORACLE_MODELS = [m for m in PHASE["oracle_models"] if m in MODELS]
+#: phase variants of every model, and those of the oracle models only
+MODEL_VARIANTS = phase_variants(PHASE["sources"], PHASE["bands"])
+ORACLE_VARIANTS = phase_variants(["gt"], PHASE["bands"])
 #: system keys (path components; tdpr.registry): the input, each model and its variants
 SYSTEMS = [INPUT]
 for _m in MODELS:
-    SYSTEMS += [_m, system_key(_m, "tdpr")]
-SYSTEMS += [system_key(_m, "gtphase") for _m in ORACLE_MODELS]
+    SYSTEMS += [_m, *(system_key(_m, v) for v in MODEL_VARIANTS)]
+SYSTEMS += [system_key(_m, v) for _m in ORACLE_MODELS for v in ORACLE_VARIANTS]
+#: (variant, model) pairs that the repair_phase rule makes
+PHASE_JOBS = [(v, m) for m in MODELS for v in MODEL_VARIANTS]
+PHASE_JOBS += [(v, m) for m in ORACLE_MODELS for v in ORACLE_VARIANTS]
+
+
+def get_phase_inputs(wildcards):
+    """The TD-CNN outputs, plus the vocoder or the clean clips where the source needs them."""
+    source = PHASE_SOURCES[VARIANTS[wildcards.variant].phase]
+    inputs = {"enhanced": f"results/enhanced/{wildcards.model}/{wildcards.cutoff}.csv"}
+    if "vocoder" in source.needs:
+        inputs["vocoder"] = "results/vocoder/tfgan.pt"
+    if "reference" in source.needs:
+        inputs["reference"] = "results/clips/test.csv"
+    return inputs
+
+
+def get_phase_params(wildcards):
+    """Keyword arguments of tdpr.inference.repair_testset (besides paths)."""
+    variant = VARIANTS[wildcards.variant]
+    return {
+        "source": variant.phase,
+        "band": variant.band,
+        "cutoff_hz": float(wildcards.cutoff),
+        "settings": PHASE.get(variant.phase, {}),
+        "seed": PHASE["seed"],
+    }
 
 
 def system_manifest(system, cutoff):
@@ -198,4 +236,27 @@ def get_final_outputs():
     ]
     if REPORT["ratings"]:
         outputs.append("results/figures/ab_preference.png")
-    return outputs
+    return outputs + get_phase_study_outputs()
+
+
+def get_study_inputs(wildcards):
+    inputs = {"reference": "results/clips/test.csv"}
+    if any("vocoder" in PHASE_SOURCES[s].needs for s in PHASE["sources"]):
+        inputs["vocoder"] = "results/vocoder/tfgan.pt"
+    return inputs
+
+
+def get_study_params(wildcards):
+    """Keyword arguments of tdpr.phase.study.phase_study (besides paths)."""
+    return {
+        "cutoff_hz": float(wildcards.cutoff),
+        "sources": PHASE["sources"],
+        "bands": PHASE["bands"],
+        "settings": {s: PHASE[s] for s in ("griffinlim", "pghi")},
+        "seed": PHASE["seed"],
+    }
+
+
+def get_phase_study_outputs():
+    """The phase-source study's table, when phase_repair.study is on."""
+    return ["results/tables/phase_study.md"] if PHASE["study"] else []

@@ -1,4 +1,4 @@
-"""Enhancement stage: the TFGAN vocoder, TD-CNN outputs on the test sets, TD-PR, GT-phase."""
+"""Enhancement stage: the TFGAN vocoder, TD-CNN outputs on the test sets, their phase variants."""
 
 
 rule train_vocoder:
@@ -49,35 +49,21 @@ rule enhance_testset:
 
 
 rule repair_phase:
-    """TD-PR: each TD-CNN output's magnitude with the phase of the vocoder's resynthesis."""
+    """One phase variant of one TD-CNN's outputs: their magnitude with the phase of a phase
+    source (TD-PR: the vocoder's; GT-phase: the ground truth's; ...) in one band."""
     input:
-        vocoder="results/vocoder/tfgan.pt",
-        enhanced="results/enhanced/{model}/{cutoff}.csv",
+        unpack(get_phase_inputs),
     output:
-        manifest="results/tdpr/{model}/{cutoff}.csv",
-        audio=directory("results/tdpr/{model}/{cutoff}"),
+        manifest="results/phase/{variant}/{model}/{cutoff}.csv",
+        audio=directory("results/phase/{variant}/{model}/{cutoff}"),
     log:
-        "logs/repair_phase/{model}-{cutoff}.log",
+        "logs/repair_phase/{variant}-{model}-{cutoff}.log",
     conda:
         "../../envs/tdpr.yaml"
     threads: 2
     resources:
         gpu=1,
+    params:
+        phase=get_phase_params,
     script:
         "../scripts/repair_phase.py"
-
-
-rule oracle_phase:
-    """GT-phase oracle: each TD-CNN output's magnitude with the ground truth's phase."""
-    input:
-        enhanced="results/enhanced/{model}/{cutoff}.csv",
-        reference="results/clips/test.csv",
-    output:
-        manifest="results/gtphase/{model}/{cutoff}.csv",
-        audio=directory("results/gtphase/{model}/{cutoff}"),
-    log:
-        "logs/oracle_phase/{model}-{cutoff}.log",
-    conda:
-        "../../envs/tdpr.yaml"
-    script:
-        "../scripts/oracle_phase.py"

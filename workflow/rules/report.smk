@@ -51,6 +51,50 @@ rule make_table:
         "../scripts/make_table.py"
 
 
+rule study_phase_sources:
+    """The phase-source study at one cutoff: the ground truth's magnitude with each source's
+    phase (and a random one), in each band, scored against the ground truth."""
+    input:
+        unpack(get_study_inputs),
+    output:
+        table="results/phase_study/{cutoff}.csv",
+    log:
+        "logs/study_phase_sources/{cutoff}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        study=get_study_params,
+    script:
+        "../scripts/study_phase_sources.py"
+
+
+rule make_phase_study_table:
+    """The phase-source study's table over every cutoff (CSV, Markdown, LaTeX)."""
+    input:
+        studies=expand("results/phase_study/{cutoff}.csv", cutoff=CUTOFFS),
+        code=workflow.source_path("../../src/tdpr/report/tables.py"),
+    output:
+        md=report(
+            "results/tables/phase_study.md",
+            caption="../report/table_phase_study.rst",
+            category="Tables",
+        ),
+        csv="results/tables/phase_study.csv",
+        tex="results/tables/phase_study.tex",
+    log:
+        "logs/make_phase_study_table.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    params:
+        cutoffs=[int(c) for c in CUTOFFS],
+        convention=get_convention,
+    script:
+        "../scripts/make_phase_study_table.py"
+
+
 rule plot_signals:
     """Fig. 4 (phase of one STFT bin) and Fig. 5 (magnitude spectrograms) for one test clip."""
     input:
@@ -95,6 +139,11 @@ rule plot_metrics:
         training=report(
             "results/figures/training_curves.png",
             caption="../report/fig_training.rst",
+            category="Figures",
+        ),
+        phase=report(
+            "results/figures/phase_metrics.png",
+            caption="../report/fig_phase_metrics.rst",
             category="Figures",
         ),
     log:

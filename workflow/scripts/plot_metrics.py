@@ -1,4 +1,4 @@
-"""Snakemake wrapper of rule plot_metrics: LSD against cutoff, and the training curves."""
+"""Snakemake wrapper of rule plot_metrics: LSD against cutoff, phase metrics, training curves."""
 
 from typing import TYPE_CHECKING
 
@@ -16,4 +16,5 @@ build_metric_figures(
     histories={k: v for k, v in snakemake.input.items() if k not in ("metrics", "code")},
     out_lsd=snakemake.output.lsd,
     out_training=snakemake.output.training,
+    out_phase=snakemake.output.phase,
 )

@@ -1,4 +1,4 @@
-"""Snakemake wrapper of rule repair_phase: TD-PR of one model's outputs at one cutoff."""
+"""Snakemake wrapper of rule repair_phase: one phase variant of one model at one cutoff."""
 
 from typing import TYPE_CHECKING
 
@@ -14,8 +14,10 @@ from tdpr.runlog import log_to
 log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 repair_testset(
-    vocoder_path=snakemake.input.vocoder,
     in_manifest=snakemake.input.enhanced,
     out_manifest=snakemake.output.manifest,
     out_dir=snakemake.output.audio,
+    vocoder_path=snakemake.input.get("vocoder"),
+    reference_manifest=snakemake.input.get("reference"),
+    **snakemake.params.phase,
 )

@@ -32,7 +32,7 @@ meaningless (different shapes, NaN, digital silence, clips shorter than n_fft) r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 
@@ -84,6 +84,7 @@ def compute_batch(
     floor: float = 1e-8,
     phase_range_db: float = 80.0,
     names: Iterable[str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Registered metrics from one pair of STFTs.
 
@@ -92,11 +93,14 @@ def compute_batch(
         cutoff_hz: the degradation's cutoff; ``None`` leaves out the band metrics.
         names: metrics to compute (default: :func:`tdpr.registry.metric_names`, i.e. every
             non-optional one that the cutoff allows).
+        extra: values recorded with the estimate (see :class:`MetricContext`).
 
     Returns:
         ``{name: (...)}`` in registry order.
     """
-    ctx = MetricContext(ref, est, cutoff_hz, sample_rate, n_fft, hop, floor, phase_range_db)
+    ctx = MetricContext(
+        ref, est, cutoff_hz, sample_rate, n_fft, hop, floor, phase_range_db, dict(extra or {})
+    )
     if cutoff_hz is not None:
         ctx.cut  # noqa: B018 - checks the cutoff before any metric runs
     names = metric_names(cutoff_hz is not None) if names is None else list(names)
@@ -117,11 +121,12 @@ def compute_all(
     floor: float = 1e-8,
     phase_range_db: float = 80.0,
     names: Iterable[str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> dict[str, float]:
     """:func:`compute_batch` for one clip ``(T,)``, as plain floats (NaN where undefined)."""
     if ref.ndim != 1:
         raise MetricInputError("compute_all takes one clip of shape (T,); use compute_batch")
     values = compute_batch(
-        ref, est, cutoff_hz, sample_rate, n_fft, hop, floor, phase_range_db, names
+        ref, est, cutoff_hz, sample_rate, n_fft, hop, floor, phase_range_db, names, extra
     )
     return {name: float(value) for name, value in values.items()}

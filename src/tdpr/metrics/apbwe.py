@@ -35,6 +35,7 @@ import math
 import torch
 
 from tdpr.dsp.stft import stft
+from tdpr.metrics.context import MetricContext
 
 N_FFT = 2048
 HOP = 512
@@ -146,3 +147,39 @@ def apd_gd(
 ) -> torch.Tensor:
     """APD-GD alone: ``()`` or ``(B,)``. See :func:`phase_distances`."""
     return phase_distances(ref, est, n_fft, hop)["apd_gd"]
+
+
+# ---- entries of tdpr.registry.METRICS --------------------------------------------------------
+
+
+def lsd_metric(ctx: MetricContext) -> torch.Tensor:
+    """AP-BWE's LSD of the context's pair, ``(...)``."""
+    return lsd(*_flat_pair(ctx)).reshape(ctx.signals[0].shape[:-1])
+
+
+def _phase(ctx: MetricContext, name: str) -> torch.Tensor:
+    cached = ctx.__dict__.get("_apbwe_phase")
+    if cached is None:
+        cached = phase_distances(*_flat_pair(ctx))
+        ctx.__dict__["_apbwe_phase"] = cached
+    return cached[name].reshape(ctx.signals[0].shape[:-1])
+
+
+def _flat_pair(ctx: MetricContext) -> tuple[torch.Tensor, torch.Tensor]:
+    ref, est = ctx.signals
+    return ref.reshape(-1, ref.shape[-1]).float(), est.reshape(-1, est.shape[-1]).float()
+
+
+def apd_ip_metric(ctx: MetricContext) -> torch.Tensor:
+    """APD-IP, ``(...)``."""
+    return _phase(ctx, "apd_ip")
+
+
+def apd_iaf_metric(ctx: MetricContext) -> torch.Tensor:
+    """APD-IAF, ``(...)``."""
+    return _phase(ctx, "apd_iaf")
+
+
+def apd_gd_metric(ctx: MetricContext) -> torch.Tensor:
+    """APD-GD, ``(...)``."""
+    return _phase(ctx, "apd_gd")

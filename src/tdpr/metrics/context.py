@@ -90,6 +90,8 @@ class MetricContext:
         sample_rate, n_fft, hop, floor: conventions of the module docstring of
             :mod:`tdpr.metrics`.
         phase_range_db: phase errors count bins within this many dB of the loudest one.
+        extra: values recorded with the estimate rather than computed from it, e.g. the
+            ``consistency_db`` that a phase-repair method records per clip.
     """
 
     ref: Signal
@@ -100,6 +102,7 @@ class MetricContext:
     hop: int = 256
     floor: float = 1e-8
     phase_range_db: float = 80.0
+    extra: dict = field(default_factory=dict)
     _pair: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

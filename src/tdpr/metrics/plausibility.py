@@ -25,8 +25,8 @@ import torch
 
 from tdpr.dsp.phase import HOP, N_FFT
 from tdpr.dsp.stft import istft, stft
-from tdpr.metrics import cutoff_bin
 from tdpr.metrics.apbwe import anti_wrap, check_pair
+from tdpr.metrics.context import MetricContext, cutoff_bin
 
 #: Bins more than this far below the clip's loudest bin are left out of the IF statistics.
 RANGE_DB = 60.0
@@ -131,3 +131,21 @@ def _masked_w1(dev_ref: torch.Tensor, dev_est: torch.Tensor, mask: torch.Tensor)
     if not mask.any():
         return torch.tensor(math.nan, device=dev_ref.device, dtype=dev_ref.dtype)
     return wasserstein_1d(dev_ref[mask], dev_est[mask])
+
+
+# ---- entries of tdpr.registry.METRICS --------------------------------------------------------
+
+
+def ifd_w1_metric(ctx: MetricContext) -> torch.Tensor:
+    """IF-deviation W1 above the cutoff, ``(...)``."""
+    ref, est = ctx.signals
+    flat = (x.reshape(-1, x.shape[-1]).float() for x in (ref, est))
+    value = if_deviation_distance(*flat, ctx.sample_rate, ctx.cutoff_hz, ctx.n_fft, ctx.hop)
+    return value.reshape(ref.shape[:-1])
+
+
+def consistency_metric(ctx: MetricContext) -> torch.Tensor:
+    """The consistency error recorded with the estimate (phase repair), NaN where none was."""
+    shape = ctx.signals[0].shape[:-1]
+    value = ctx.extra.get("consistency_db", math.nan)
+    return torch.as_tensor(value, dtype=torch.float64).expand(shape).clone()

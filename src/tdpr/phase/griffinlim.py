@@ -26,6 +26,7 @@ import torch
 
 from tdpr.dsp.phase import HOP, N_FFT
 from tdpr.dsp.stft import istft, stft
+from tdpr.phase.repair import PhaseRequest
 
 BANDS = ("full", "hf")
 
@@ -107,3 +108,23 @@ def _project_magnitude(
     if k0:
         out[..., :k0, :] = known[..., :k0, :]
     return out
+
+
+def griffinlim_source(request: PhaseRequest) -> torch.Tensor:
+    """Phase source ``griffinlim``: fast Griffin-Lim from the request's initial phase.
+
+    Settings: ``iterations`` (32) and ``momentum`` (0.99). With band ``hf`` the known band is
+    held fixed during the iterations.
+    """
+    settings = request.settings
+    return griffin_lim(
+        request.spec.abs(),
+        request.init_phase,
+        int(settings.get("iterations", 32)),
+        float(settings.get("momentum", 0.99)),
+        request.n_fft,
+        request.hop,
+        band=request.band,
+        fixed_below=request.fixed_below,
+        length=request.signal.shape[-1],
+    )

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from tdpr.dsp.phase import HOP, N_FFT
+from tdpr.phase.repair import PhaseRequest
 
 #: λ / L² of the Gaussian that stands in for a Hann window of length L (Průša et al. 2017).
 HANN_GAMMA = 0.25645
@@ -199,3 +200,18 @@ def _check(mag, n_fft, hop, tol, fixed_below, known_phase) -> None:
             raise ValueError(f"fixed_below must lie in 1..{mag.shape[-2]}, got {fixed_below}")
         if known_phase is None or tuple(known_phase.shape) != mag.shape:
             raise ValueError("fixed_below needs known_phase of the magnitude's shape")
+
+
+def pghi_source(request: PhaseRequest) -> torch.Tensor:
+    """Phase source ``pghi``: heap integration from the magnitude (band ``hf``: seeded by the
+    known band's phase). Settings: ``tolerance`` (1e-5)."""
+    known = request.init_phase if request.fixed_below is not None else None
+    return pghi(
+        request.spec.abs(),
+        request.n_fft,
+        request.hop,
+        tol=float(request.settings.get("tolerance", TOL)),
+        fixed_below=request.fixed_below,
+        known_phase=known,
+        seed=request.seed,
+    )

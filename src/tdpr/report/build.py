@@ -70,6 +70,26 @@ def build_tables(
     )
 
 
+def build_phase_study_table(
+    study_csvs: Sequence[str | os.PathLike],
+    cutoffs: Sequence[int],
+    out_dir: str | os.PathLike,
+    convention: Mapping[str, Any],
+) -> None:
+    """The phase-source study's table (CSV, Markdown, LaTeX) from its per-cutoff CSVs."""
+    frames = [pd.read_csv(p, dtype={"clip": str, "model": str, "variant": str}) for p in study_csvs]
+    study = pd.concat(frames, ignore_index=True)
+    table = tables.extended_table(study, cutoffs=list(cutoffs))
+    out = Path(out_dir)
+    tables.write_phase_study_table(
+        table,
+        out / "phase_study.csv",
+        out / "phase_study.md",
+        out / "phase_study.tex",
+        tables.lsd_convention(**convention),
+    )
+
+
 def figure_clip(manifest: str | os.PathLike, clip_id: str | None) -> str:
     """``clip_id`` if the manifest has it (error otherwise), else its first clip."""
     clips = sorted(read_manifest(manifest))
@@ -106,10 +126,12 @@ def build_metric_figures(
     histories: Mapping[str, str | os.PathLike],
     out_lsd: str | os.PathLike,
     out_training: str | os.PathLike,
+    out_phase: str | os.PathLike,
 ) -> None:
-    """LSD against cutoff per system, and the training curves of every model."""
+    """LSD against cutoff per system, the phase metrics per system, the training curves."""
     metrics = pd.read_csv(metrics_csv, dtype={"clip": str, "model": str, "variant": str})
     figures.plot_lsd_vs_cutoff(metrics, out_lsd)
+    figures.plot_phase_metrics(metrics, out_phase)
     curves = {model: pd.read_csv(path) for model, path in histories.items()}
     figures.plot_training_curves(curves, out_training)
 

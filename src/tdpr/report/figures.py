@@ -34,6 +34,7 @@ from tdpr.registry import (
     INPUT,
     METRICS,
     MODELS,
+    PHASE_METRICS,
     REFERENCE,
     VARIANTS,
     split_system,
@@ -250,6 +251,57 @@ def plot_lsd_vs_cutoff(
         title = METRICS[metric].title if metric in METRICS else metric
         ax.set_ylabel(f"{title} (mean, 95 % CI over clips)")
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), title=None, frameon=False)
+        return save_figure(fig, out)
+
+
+def plot_phase_metrics(
+    metrics: pd.DataFrame,
+    out: str | os.PathLike,
+    *,
+    names: Iterable[str] = PHASE_METRICS,
+    seed: int = 0,
+) -> list[Path]:
+    """One panel per phase metric: its mean per system, with a bootstrapped 95 % CI.
+
+    Every (clip, cutoff) pair of a system is one sample; metrics with no finite value (the
+    consistency error of systems that build no spectrogram) leave those systems out of their
+    panel. Systems in table order, coloured as everywhere.
+
+    Args:
+        metrics: tidy metrics (``model, variant, cutoff, clip, metric, value``).
+        out: output path; ``.png`` and ``.pdf`` are written.
+        names: metrics to show, those present (default :data:`tdpr.registry.PHASE_METRICS`).
+        seed: seed of the bootstrap.
+    """
+    names = [n for n in names if n in set(metrics["metric"])]
+    if not names:
+        raise ValueError("the metrics table holds none of the phase metrics")
+    rows = metrics[metrics["metric"].isin(names)].copy()
+    pairs = zip(rows["model"], rows["variant"], strict=True)
+    rows["system"] = [system_key(m, v) for m, v in pairs]
+    rows = rows[np.isfinite(rows["value"].astype(float))]
+    order = system_order(rows["system"])
+    labels = {key: system_label(key) for key in order}
+    with styled():
+        n_cols = min(3, len(names))
+        n_rows = -(-len(names) // n_cols)
+        fig = new_figure(4.2 * n_cols, 0.9 + 0.22 * len(order) * n_rows)
+        axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
+        for ax, name in zip(axes, names, strict=False):
+            block = rows[rows["metric"] == name]
+            shown = [s for s in order if s in set(block["system"])]
+            sns.pointplot(
+                data=block, x="value", y="system", order=shown, hue="system",
+                hue_order=shown, palette={s: system_color(s) for s in shown},
+                errorbar=("ci", 95), seed=seed, linestyle="none", markersize=4, ax=ax,
+            )  # fmt: skip
+            ax.set_yticks(range(len(shown)), [labels[s] for s in shown])
+            ax.set(xlabel=METRICS[name].title, ylabel="")
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+        for ax in axes[len(names) :]:
+            ax.set_visible(False)
+        fig.suptitle("Phase metrics per system (mean and 95 % CI over clips and cutoffs)")
         return save_figure(fig, out)
 
 

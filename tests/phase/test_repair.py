@@ -1,0 +1,120 @@
+"""Phase repair with every registered source, in both bands; the study on true magnitudes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+from rendered import RATE, needs_fluidsynth, piano
+
+from tdpr.audio import write_pcm16
+from tdpr.dsp.phase import oracle_phase, td_pr
+from tdpr.dsp.stft import stft
+from tdpr.inference import repair_testset
+from tdpr.models import build_model
+from tdpr.phase.repair import cut_bin, repair
+from tdpr.phase.study import phase_study, study_clip
+from tdpr.registry import PHASE_METRICS, PHASE_SOURCES
+
+TINY_VOCODER = {"mult": 8, "n_residual_layers": 1}
+FAST = {"griffinlim": {"iterations": 8}}
+
+
+@pytest.fixture(scope="module")
+def clip() -> torch.Tensor:
+    gen = torch.Generator().manual_seed(0)
+    t = torch.arange(2 * RATE) / RATE
+    tones = sum(torch.sin(2 * torch.pi * f * t) / k for k, f in enumerate((330, 990, 3630), 1))
+    return (0.2 * tones + 0.01 * torch.randn(t.shape, generator=gen)).float()
+
+
+@pytest.fixture(scope="module")
+def vocoder() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model("tfgan", **TINY_VOCODER).eval()
+
+
+def test_full_band_vocoder_and_gt_are_the_papers_td_pr_and_oracle(clip, vocoder):
+    with torch.inference_mode():
+        z, _ = repair(clip, "vocoder", vocoder=vocoder)
+        assert torch.equal(z, td_pr(clip, vocoder))
+    reference = clip + 0.01 * torch.randn(clip.shape, generator=torch.Generator().manual_seed(1))
+    z, consistency = repair(clip, "gt", reference=reference)
+    assert torch.equal(z, oracle_phase(clip, reference))
+    z, consistency = repair(clip, "gt", reference=clip)
+    torch.testing.assert_close(z, clip, atol=1e-5, rtol=0)
+    assert consistency < -60  # a real STFT is consistent
+
+
+@pytest.mark.parametrize("source", [s for s in PHASE_SOURCES if s != "gt"])
+def test_hf_band_keeps_the_phase_below_the_cutoff(clip, vocoder, source):
+    z, consistency = repair(
+        clip, source, "hf", 3000, RATE, vocoder=vocoder, settings=FAST.get(source)
+    )
+    assert z.shape == clip.shape and torch.isfinite(z).all() and torch.isfinite(consistency)
+    k = cut_bin(3000, RATE)
+    ref = stft(clip)[:k]
+    error = (stft(z)[:k] - ref).abs().square().sum() / ref.abs().square().sum()
+    assert error < 0.02  # below the cutoff the clip comes back (the tones at 330 and 990 Hz)
+
+
+def test_sources_name_what_they_need(clip):
+    with pytest.raises(ValueError, match="needs a vocoder"):
+        repair(clip, "vocoder")
+    with pytest.raises(ValueError, match="needs a reference"):
+        repair(clip, "gt")
+    with pytest.raises(ValueError, match="band 'hf' needs the cutoff"):
+        repair(clip, "random", "hf")
+    with pytest.raises(ValueError, match="unknown phase source 'nope'"):
+        repair(clip, "nope")
+    with pytest.raises(ValueError, match="unknown band"):
+        repair(clip, "random", "mid", 3000)
+
+
+def test_repair_testset_writes_clips_and_their_consistency(tmp_path, clip):
+    write_pcm16(tmp_path / "in" / "c1.wav", clip.numpy(), RATE)
+    pd.DataFrame({"clip_id": ["c1"], "path": ["in/c1.wav"]}).to_csv(tmp_path / "m.csv")
+    out = repair_testset(
+        tmp_path / "m.csv", tmp_path / "out.csv", tmp_path / "out", "griffinlim", "hf", 3000,
+        settings={"iterations": 4}, device="cpu",
+    )  # fmt: skip
+    assert list(out.columns) == ["clip_id", "path", "consistency_db"]
+    assert out["consistency_db"].iloc[0] < 0 and (tmp_path / "out" / "c1.wav").is_file()
+    with pytest.raises(ValueError, match="needs the reference clips"):
+        repair_testset(tmp_path / "m.csv", tmp_path / "o2.csv", tmp_path / "o2", "gt")
+    assert not (tmp_path / "o2.csv").exists()
+
+
+@needs_fluidsynth
+def test_study_ranks_random_below_every_estimator_on_clean_piano(vocoder):
+    x = torch.from_numpy(piano(4.0)).float()
+    rows = study_clip(x, 3000, ["griffinlim", "pghi", "random"], ["full", "hf"], settings=FAST)
+    values = {(s, b): v for s, b, v in rows}
+    for band in ("full", "hf"):
+        for source in ("griffinlim", "pghi"):
+            for metric in ("apd_iaf", "apd_gd", "ifd_w1_hf", "consistency"):
+                better = values[(source, band)][metric]
+                assert better < values[("random", band)][metric], (source, band, metric)
+    # the hf band keeps the true phase below the cutoff: closer to the truth than full
+    assert values[("pghi", "hf")]["apd_ip"] < values[("pghi", "full")]["apd_ip"]
+    assert set(PHASE_METRICS) <= set(values[("pghi", "hf")])
+
+
+def test_phase_study_writes_tidy_rows_for_every_source_and_band(tmp_path, clip, vocoder):
+    write_pcm16(tmp_path / "clips" / "c1.wav", clip.numpy(), RATE)
+    pd.DataFrame({"clip_id": ["c1"], "path": ["clips/c1.wav"]}).to_csv(tmp_path / "ref.csv")
+    model = tmp_path / "voc.pt"
+    from tdpr.train.checkpoint import save_model
+
+    save_model(model, "tfgan", TINY_VOCODER, vocoder, {})
+    table = phase_study(
+        tmp_path / "ref.csv", 3000, tmp_path / "study.csv", ["vocoder", "griffinlim"],
+        ["full", "hf"], vocoder_path=model, settings=FAST, device="cpu",
+    )  # fmt: skip
+    assert set(table["model"]) == {"reference"}
+    assert set(table["variant"]) == {
+        "tdpr", "griffinlim_full", "random_full", "vocoder_hf", "griffinlim_hf", "random_hf",
+    }  # fmt: skip
+    assert pd.read_csv(tmp_path / "study.csv").shape == table.shape
+    with pytest.raises(ValueError, match="would be exact"):
+        phase_study(tmp_path / "ref.csv", 3000, tmp_path / "s2.csv", ["gt"], ["full"])

@@ -1,0 +1,21 @@
+"""Snakemake wrapper of rule study_phase_sources: the phase-source study at one cutoff."""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+import common  # noqa: F401  (makes tdpr importable)
+import torch
+
+from tdpr.phase.study import phase_study
+from tdpr.runlog import log_to
+
+log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+phase_study(
+    reference_manifest=snakemake.input.reference,
+    out_csv=snakemake.output.table,
+    vocoder_path=snakemake.input.get("vocoder"),
+    **snakemake.params.study,
+)
