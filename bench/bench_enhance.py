@@ -6,7 +6,15 @@ weights. Each cell enhances ``--seconds`` of 16-kHz piano-like audio with the de
 (10-s chunks, 1 s of context on each side, 0.25-s cross-fades) after one warm-up call, and
 reports the median over ``--repeats`` runs as the real-time factor RTF = processing time /
 audio duration (below 1: faster than real time). CPU runs use ``--threads`` torch threads (2);
-CUDA runs are added when a GPU is present. Run: ``python bench/bench_enhance.py``.
+CUDA runs are added when a GPU is present. Each cell is run in float32 and in bfloat16
+(``--dtypes``; autocast of both networks, ``tdpr enhance --dtype``).
+
+``--trained RESULTS`` adds the accuracy of bf16 on real audio: the trained models of a workflow
+run (``RESULTS/models/*/model.pt``, ``RESULTS/vocoder/tfgan.pt``) enhance the first
+``--clips`` clips of its 3-kHz test set in both dtypes, with TD-PR; the outputs are rounded to
+16 bits as the workflow stores them, and the table gives the LSD between the two outputs and
+the LSD of each against the clean clip (Table 1's number) with their difference.
+Run: ``python bench/bench_enhance.py [--trained results] [--device cpu]``.
 """
 
 from __future__ import annotations
@@ -15,12 +23,18 @@ import argparse
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import soundfile as sf
 import torch
 
-from tdpr.enhance import Enhancer
+from tdpr.audio import quantize_pcm16
+from tdpr.enhance import DTYPES, Enhancer
+from tdpr.metrics import lsd
 from tdpr.models import build_model, count_parameters
+from tdpr.train.checkpoint import load_model
 
 RATE = 16_000
 TD_CNNS = ("seanet", "audiounet", "demucs")
@@ -52,8 +66,63 @@ def rtf(enhancer: Enhancer, audio: np.ndarray, repeats: int) -> float:
     return statistics.median(times) / (len(audio) / RATE)
 
 
-def devices() -> list[str]:
+def devices(choice: str | None) -> list[str]:
+    if choice:
+        return [choice]
     return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def speed_table(args: argparse.Namespace, audio: np.ndarray) -> None:
+    """RTF per model, device and dtype, without and with TD-PR (random paper-size weights)."""
+    vocoder = build_model("tfgan")
+    print(f"# vocoder: tfgan, {count_parameters(vocoder) / 1e6:.1f} M parameters")
+    print("| model | params | device | dtype | RTF, no phase repair | RTF, with TD-PR |")
+    print("|---|---|---|---|---|---|")
+    for name in args.models:
+        model = build_model(name)
+        for device in devices(args.device):
+            for dtype in args.dtypes:
+                with torch.inference_mode():
+                    plain = rtf(Enhancer(model, None, device, dtype=dtype), audio, args.repeats)
+                    repaired = rtf(
+                        Enhancer(model, vocoder, device, dtype=dtype), audio, args.repeats
+                    )
+                print(
+                    f"| {name} | {count_parameters(model) / 1e6:.1f} M | {device} | {dtype} "
+                    f"| {plain:.3f} | {repaired:.3f} |",
+                    flush=True,
+                )
+        del model
+
+
+def accuracy_table(results: Path, clips: int, device: str) -> None:
+    """LSD of bf16 against fp32 outputs of trained models on a workflow's 3-kHz test clips."""
+    tests = pd.read_csv(results / "testsets" / "3000.csv").head(clips)
+    refs = pd.read_csv(results / "clips" / "test.csv").set_index("clip_id")["path"]
+    vocoder = load_model(results / "vocoder" / "tfgan.pt")
+    print(f"# trained models of {results}, {len(tests)} clips of the 3-kHz test set, TD-PR on,")
+    print("# outputs rounded to 16 bits; LSD against the clean clip (Table 1) per dtype")
+    print("| model | LSD(fp32 out, bf16 out) | LSD fp32 | LSD bf16 | difference |")
+    print("|---|---|---|---|---|")
+    for name in TD_CNNS:
+        path = results / "models" / name / "model.pt"
+        if not path.is_file():
+            continue
+        model = load_model(path)
+        rows = []
+        for _, row in tests.iterrows():
+            x = sf.read(results / "testsets" / row["path"], dtype="float32")[0]
+            ref = torch.from_numpy(
+                sf.read(results / "clips" / refs[row["clip_id"]], dtype="float32")[0]
+            )
+            out = {}
+            for d in ("float32", "bfloat16"):
+                enhanced = Enhancer(model, vocoder, device, dtype=d).enhance(x)
+                out[d] = torch.from_numpy(quantize_pcm16(enhanced))
+            pair = float(lsd(out["float32"][None], out["bfloat16"][None]))
+            rows.append([pair, *(float(lsd(ref[None], out[d][None])) for d in out)])
+        pair, a, b = np.mean(rows, axis=0)
+        print(f"| {name} | {pair:.3f} | {a:.3f} | {b:.3f} | {b - a:+.3f} |", flush=True)
 
 
 def main() -> None:
@@ -62,29 +131,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per cell (3)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (2)")
     parser.add_argument("--models", nargs="+", default=list(TD_CNNS), choices=TD_CNNS)
+    parser.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=DTYPES)
+    parser.add_argument("--device", help="only this device (default: cpu, and cuda if any)")
+    parser.add_argument("--trained", type=Path, metavar="RESULTS", help="a workflow's results/")
+    parser.add_argument("--clips", type=int, default=4, help="test clips for --trained (4)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    audio = music(args.seconds)
-    vocoder = build_model("tfgan")
-    print(f"# {args.seconds:g} s of 16-kHz audio, 10-s chunks, median of {args.repeats}")
     machine = platform.processor() or platform.machine()
-    vocoder_size = count_parameters(vocoder) / 1e6
     print(f"# {machine}, torch {torch.__version__}, {args.threads} CPU threads")
-    print(f"# vocoder: tfgan, {vocoder_size:.1f} M parameters")
-    print("| model | params | device | RTF, no phase repair | RTF, with TD-PR | TD-PR share |")
-    print("|---|---|---|---|---|---|")
-    for name in args.models:
-        model = build_model(name)
-        for device in devices():
-            with torch.inference_mode():
-                plain = rtf(Enhancer(model, None, device), audio, args.repeats)
-                repaired = rtf(Enhancer(model, vocoder, device), audio, args.repeats)
-            print(
-                f"| {name} | {count_parameters(model) / 1e6:.1f} M | {device} | {plain:.3f} "
-                f"| {repaired:.3f} | {100 * (repaired - plain) / repaired:.0f} % |"
-            )
-        del model
+    print(f"# {args.seconds:g} s of 16-kHz audio, 10-s chunks, median of {args.repeats}")
+    speed_table(args, music(args.seconds))
+    if args.trained:
+        accuracy_table(args.trained, args.clips, args.device or "cpu")
 
 
 if __name__ == "__main__":

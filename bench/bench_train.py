@@ -2,17 +2,19 @@
 
 For each model, the same batch of degraded crops goes through forward, the TD-CNN loss, backward
 and an Adam step; the script prints steps/s per mode and the ratio to fp32 eager, measured in one
-run. On CUDA the modes are fp32 eager, bf16 autocast, and bf16 + ``torch.compile``; on a CPU,
-where ``torch.compile`` needs a C++ toolchain and bf16 rarely pays, only fp32 eager and bf16
-autocast are compared. Paper-size models by default (``--small`` for quick CPU runs).
+run. The modes are fp32 eager, bf16 autocast, and bf16 + ``torch.compile``, on CUDA and on the
+CPU alike (compiling on a CPU needs a C++ compiler; the compile time is not counted, only steps
+after two warm-up steps). Paper-size models by default (``--small``: the demo's models).
+``--json FILE`` also writes the figures for ``tdpr plan``.
 
-Run: ``python bench/bench_train.py [--device cuda] [--batch 12] [--seconds 5] [--steps 10]``.
+Run: ``python bench/bench_train.py [--device cpu] [--small] [--batch 12] [--seconds 5]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import time
 
 import torch
@@ -25,6 +27,10 @@ SMALL = {
     "audiounet": {"channels": (16, 32, 64, 64), "kernels": (33, 17, 9, 9)},
     "demucs": {"channels": 16, "depth": 5},
 }
+
+
+#: mode name -> (bf16 autocast, torch.compile)
+MODES = {"fp32": (False, False), "bf16": (True, False), "bf16+compile": (True, True)}
 
 
 def steps_per_second(name, kwargs, device, batch, samples, steps, bf16, compile_) -> float:
@@ -66,15 +72,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--small", action="store_true", help="the demo's small models")
     parser.add_argument("--models", nargs="+", default=list(SMALL))
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--json", metavar="FILE", help="also write {model: {mode: steps/s}}")
     args = parser.parse_args()
     device = torch.device(args.device)
-    modes = [("fp32 eager", False, False), ("bf16", True, False)]
-    if device.type == "cuda":
-        modes.append(("bf16 + compile", True, True))
+    modes = [(m, *MODES[m]) for m in args.modes]
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    print(f"# {gpu}, torch {torch.__version__}, batch {args.batch} x {args.seconds:g} s @ 16 kHz")
+    threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
+    print(f"# {gpu}, torch {torch.__version__}{threads}, batch {args.batch} x {args.seconds:g} s")
     print("| model | params | " + " | ".join(m[0] for m in modes) + " |")
     print("|---|---|" + "---|" * len(modes))
+    figures = {}
     for name in args.models:
         kwargs = SMALL[name] if args.small else {}
         params = count_parameters(build_model(name, **kwargs))
@@ -85,7 +93,12 @@ def main() -> None:
             for _, b, c in modes
         ]
         cells = [f"{r:.2f} steps/s ({r / rates[0]:.2f}x)" for r in rates]
-        print(f"| {name} | {params / 1e6:.1f} M | " + " | ".join(cells) + " |")
+        print(f"| {name} | {params / 1e6:.1f} M | " + " | ".join(cells) + " |", flush=True)
+        figures[name] = {m[0]: r for m, r in zip(modes, rates, strict=True)}
+    if args.json:
+        meta = {"device": gpu, "torch": torch.__version__, "batch": args.batch}
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "steps_per_second": figures}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -276,3 +276,23 @@ def test_html_report_shows_tables_and_figures(tiny_run: Path) -> None:
     assert pixels.shape[:2] == (1000, 1400)
     assert pixels.std() > 0.05  # not a blank page: text, the rule graph and the menu
     assert (pixels.reshape(-1, 3).std(axis=0) > 0).all()
+
+
+@pytest.mark.slow
+def test_tiny_workflow_with_bf16_and_compile_reaches_table_1(tmp_path: Path) -> None:
+    # bf16 autocast and torch.compile on the CPU: the paths the GPU run takes, run here
+    override = tmp_path / "bf16.yaml"
+    override.write_text("train: {bf16: true, compile: true}\n")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    result = snakemake(
+        workdir, "--cores", "2", "--configfile", TINY, str(override), "--until", "make_table"
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    table = pd.read_csv(workdir / "results/tables/table1.csv", comment="#", index_col=0)
+    assert np.isfinite(table[["2.5 kHz", "4 kHz", "AVG"]].to_numpy(dtype=float)).all()
+    for model in MODELS:
+        log = (workdir / f"logs/train_model/{model}.log").read_text()
+        assert "bf16=True compile=True on cpu" in log
+        history = pd.read_csv(workdir / f"results/models/{model}/history.csv")
+        assert history["epoch"].tolist() == [1, 2] and history["valid_lsd"].notna().all()

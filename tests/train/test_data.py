@@ -126,3 +126,38 @@ def test_a_manifest_without_path_column_is_refused(tmp_path):
         read_manifest(tmp_path / "m.csv")
     with pytest.raises(FileNotFoundError):
         read_manifest(tmp_path / "missing.csv")
+
+
+def test_crops_per_clip_cover_every_span_of_every_clip_once(tmp_path):
+    clips = read_manifest(write_clips(tmp_path, n=3, seconds=1.0))  # 16000 samples each
+    data = TrainCropDataset(clips, CROP, seed=0, crops_per_clip=4)  # 4 spans of 4000: exact
+    data.set_epoch(2)
+    assert len(data) == 12 and sorted(data.order) == list(range(12))
+    seen = set()
+    for i in range(len(data)):
+        clip, part = divmod(int(data.order[i]), 4)
+        _, clean = data[i]
+        full = sf.read(clips[clip], dtype="float32")[0]
+        assert np.array_equal(clean[0].numpy(), full[part * CROP : (part + 1) * CROP])
+        seen.add((clip, part))
+    assert seen == {(c, p) for c in range(3) for p in range(4)}
+    # spans longer than a crop: the start is random inside its span
+    loose = TrainCropDataset(clips, CROP, seed=0, crops_per_clip=2)
+    assert loose.span(0, 0) == (0, 4000) and loose.span(0, 1) == (8000, 12000)
+
+
+def test_degraded_inputs_lie_on_the_16_bit_grid_unless_switched_off(clips):
+    stored = TrainCropDataset(clips, CROP, seed=0)[0][0].numpy()
+    assert np.array_equal(stored * 32768, np.round(stored * 32768))
+    raw = TrainCropDataset(clips, CROP, seed=0, pcm16=False)[0][0].numpy()
+    assert not np.array_equal(raw * 32768, np.round(raw * 32768))
+    assert np.abs(raw - stored).max() <= 0.5 / 32768 + 1e-9
+    valid = ValidDataset(clips, CROP, seed=0, valid_items=2)[1][0].numpy()
+    assert np.array_equal(valid * 32768, np.round(valid * 32768))
+
+
+def test_clean_only_items_skip_the_degradation(clips):
+    clean_only = TrainCropDataset(clips, CROP, seed=0, degrade=False)
+    degraded = TrainCropDataset(clips, CROP, seed=0)
+    a, b = clean_only[1]
+    assert a is b and torch.equal(b, degraded[1][1])  # the same crop, no filtering

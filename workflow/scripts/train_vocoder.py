@@ -9,10 +9,12 @@ import common  # noqa: F401  (makes tdpr importable)
 import torch
 
 from tdpr.runlog import log_to
+from tdpr.train.device import split_threads
 from tdpr.train.vocoder import train_vocoder
 
 log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+threads, workers = split_threads(snakemake.threads, 1, torch.cuda.is_available())
+torch.set_num_threads(threads)
 train_vocoder(
     arch=snakemake.params.arch,
     disc=snakemake.params.discriminator,
@@ -22,5 +24,5 @@ train_vocoder(
     model_out=snakemake.output.model,
     history_out=snakemake.output.history,
     work_dir=snakemake.params.work_dir,
-    num_workers=1 if snakemake.threads > 1 else 0,
+    num_workers=workers,
 )

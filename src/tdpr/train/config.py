@@ -49,8 +49,10 @@ class TrainConfig:
     """Training settings (the ``train`` config section; reference spec A5).
 
     Attributes:
-        epochs: passes over the training clips (one random crop of each clip per epoch).
-        batch_size: crops per optimiser step.
+        epochs: passes over the training clips (``crops_per_clip`` crops of each clip per
+            epoch).
+        batch_size: crops per optimiser step (the global batch: with N processes each takes
+            ``batch_size / N`` of it).
         lr: Adam learning rate.
         crop_seconds: length of the training and validation crops.
         cutoff_range: low-pass cutoff drawn uniformly from this range (Hz).
@@ -59,9 +61,15 @@ class TrainConfig:
         seed: seed of model init, data order, crops and degradations.
         valid_items: size of the fixed validation subset.
         wave_weight: weight of the multi-resolution wave loss.
-        max_steps_per_epoch: cap on steps per epoch (quick configs); None = every clip once.
-        bf16: bfloat16 autocast (CUDA only).
-        compile: ``torch.compile`` the model (CUDA only).
+        max_steps_per_epoch: cap on steps per epoch (quick configs); None = every crop once.
+        bf16: bfloat16 autocast of the model (CUDA and CPU; the loss stays in float32).
+        compile: ``torch.compile`` the model (CUDA, or CPU with a C++ compiler).
+        crops_per_clip: crops per clip and epoch. 1: one random crop of each clip (the reading
+            of "an epoch" used so far); ``k > 1``: the clip is cut into ``k`` equal spans and
+            each span gives one crop at a random offset inside it, so ``clip / crop`` covers
+            every part of every clip once.
+        pcm16_inputs: round the degraded inputs to 16-bit PCM steps, as the stored test inputs
+            are (off: float32 inputs).
     """
 
     epochs: int = 200
@@ -79,11 +87,14 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     bf16: bool = False
     compile: bool = False
+    crops_per_clip: int = 1
+    pcm16_inputs: bool = True
     #: settings that may change between a checkpoint and its resumption
     resumable: ClassVar[frozenset[str]] = frozenset({"epochs", "bf16", "compile"})
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "valid_items", "max_steps_per_epoch"):
+        positive = ("epochs", "batch_size", "valid_items", "max_steps_per_epoch", "crops_per_clip")
+        for name in positive:
             value = getattr(self, name)
             ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
             if not ok and not (value is None and name == "max_steps_per_epoch"):
@@ -93,7 +104,7 @@ class TrainConfig:
         for name in ("lr", "crop_seconds", "wave_weight"):
             if not isinstance(getattr(self, name), int | float) or getattr(self, name) <= 0:
                 _fail(name, getattr(self, name), "a positive number")
-        for name in ("bf16", "compile"):
+        for name in ("bf16", "compile", "pcm16_inputs"):
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "true or false")
         self._check_draws()

@@ -2,12 +2,16 @@
 
 An item is a pair ``(degraded, clean)`` of float32 tensors ``(1, T)``, ``T = crop_samples``.
 Clips are read lazily: each item reads only its crop's frames from disk (``soundfile`` partial
-reads), so memory never holds the dataset.
+reads), so memory never holds the dataset. The degraded half is rounded to 16-bit PCM steps
+(``pcm16=True``, the default), as the stored test inputs are; with ``degrade=False`` (the
+vocoder, which trains on clean audio) no degradation is computed and both halves are the clean
+crop.
 
 **Seeding.** Every random draw comes from a generator built from the seed and the item's
 coordinates, never from a generator that advances as items are produced:
 
-* the order of epoch ``e`` is a permutation drawn from ``SeedSequence(seed, spawn_key=(0, e))``;
+* the order of epoch ``e`` is a permutation drawn from ``SeedSequence(seed, spawn_key=(0, e))``
+  (of the clips, or of the ``(clip, span)`` pairs when ``crops_per_clip > 1``);
 * item ``i`` of epoch ``e`` (its crop offset, filter type, cutoff and order) from
   ``SeedSequence(seed, spawn_key=(1, e, i))``;
 * the validation subset from ``SeedSequence(seed, spawn_key=(2,))`` and its item ``i`` from
@@ -34,6 +38,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from tdpr.audio import quantize_pcm16
 from tdpr.data.manifest import clip_paths
 from tdpr.dsp.filters import FILTER_TYPES, apply_degradation, sample_degradation
 
@@ -61,15 +66,25 @@ def make_loader(
     epoch's iterator ships the dataset with its current epoch to the workers), and a generator
     of its own for the workers' base seed, so loading never advances the global torch RNG.
     """
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        pin_memory=pin_memory,
-        generator=torch.Generator().manual_seed(seed),
-        persistent_workers=False,
-    )
+    options = loader_options(num_workers, pin_memory, seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, **options)
+
+
+def loader_options(num_workers: int, pin_memory: bool, seed: int) -> dict[str, Any]:
+    """DataLoader arguments shared by every loader of the training (see :func:`make_loader`).
+
+    With workers, each keeps ``prefetch_factor`` (4) batches ready, so a slow item (a long
+    filter, a cold file) is hidden behind the ones already loaded.
+    """
+    options: dict[str, Any] = {
+        "num_workers": num_workers,
+        "pin_memory": pin_memory,
+        "generator": torch.Generator().manual_seed(seed),
+        "persistent_workers": False,
+    }
+    if num_workers > 0:
+        options["prefetch_factor"] = 4
+    return options
 
 
 class _CropSource(Dataset):
@@ -84,6 +99,8 @@ class _CropSource(Dataset):
         cutoff_range: tuple[float, float] = (2500.0, 4000.0),
         filters: Sequence[str] = FILTER_TYPES,
         order_range: tuple[int, int] = (6, 10),
+        pcm16: bool = True,
+        degrade: bool = True,
     ) -> None:
         if crop_samples < 1:
             raise ValueError(f"crop_samples must be positive, got {crop_samples}")
@@ -93,6 +110,7 @@ class _CropSource(Dataset):
         self.crop_samples = int(crop_samples)
         self.seed = int(seed)
         self.draw = (tuple(float(c) for c in cutoff_range), tuple(filters), tuple(order_range))
+        self.pcm16, self.degrade = bool(pcm16), bool(degrade)
         self.frames, self.sample_rate = self._probe()
 
     def _probe(self) -> tuple[list[int], int]:
@@ -113,12 +131,23 @@ class _CropSource(Dataset):
             raise ValueError(f"clips have different sample rates: {sorted(rates)} Hz")
         return frames, rates.pop()
 
-    def _example(self, clip: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Crop clip ``clip`` at a random offset and degrade it, both drawn from ``rng``."""
-        start = int(rng.integers(0, self.frames[clip] - self.crop_samples + 1))
-        degradation = sample_degradation(rng, *self.draw)
+    def _example(
+        self, clip: int, rng: np.random.Generator, span: tuple[int, int] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crop clip ``clip`` at a random offset and degrade it, both drawn from ``rng``.
+
+        The crop starts in ``[lo, hi]`` of ``span`` (default: anywhere in the clip).
+        """
+        lo, hi = span if span is not None else (0, self.frames[clip] - self.crop_samples)
+        start = int(rng.integers(lo, hi + 1))
         clean = self._read(clip, start)
+        if not self.degrade:
+            clean_t = torch.from_numpy(clean)[None]
+            return clean_t, clean_t
+        degradation = sample_degradation(rng, *self.draw)
         degraded = apply_degradation(clean, degradation, self.sample_rate)
+        if self.pcm16:
+            degraded = quantize_pcm16(degraded)
         return torch.from_numpy(degraded)[None], torch.from_numpy(clean)[None]
 
     def _read(self, clip: int, start: int) -> np.ndarray:
@@ -137,29 +166,50 @@ class _CropSource(Dataset):
 class TrainCropDataset(_CropSource):
     """Item ``i`` of epoch ``e``: a random crop of clip ``perm_e[i]``, randomly degraded.
 
-    One epoch is every clip once, in an order drawn per epoch. Call :meth:`set_epoch` before
+    One epoch is every clip once (``crops_per_clip = 1``), in an order drawn per epoch. With
+    ``crops_per_clip = k > 1`` an epoch is every ``(clip, span)`` pair once: each clip is cut
+    into ``k`` equal spans and the crop of span ``j`` starts at a random offset inside it (at
+    the span's start when the span is no longer than a crop). Call :meth:`set_epoch` before
     building each epoch's DataLoader iterator (with ``persistent_workers=False`` the workers get
-    a fresh copy of the dataset, epoch included). Arguments as for :class:`ValidDataset`, less
-    ``valid_items``.
+    a fresh copy of the dataset, epoch included). Other arguments as for :class:`ValidDataset`,
+    less ``valid_items``.
     """
 
     def __init__(
-        self, clips: Sequence[str | os.PathLike], crop_samples: int, seed: int, **draw: Any
+        self,
+        clips: Sequence[str | os.PathLike],
+        crop_samples: int,
+        seed: int,
+        crops_per_clip: int = 1,
+        **draw: Any,
     ) -> None:
         super().__init__(clips, crop_samples, seed, **draw)
+        if crops_per_clip < 1:
+            raise ValueError(f"crops_per_clip must be positive, got {crops_per_clip}")
+        self.crops_per_clip = int(crops_per_clip)
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose order and crops the items follow."""
         self.epoch = int(epoch)
-        self.order = item_rng(self.seed, _ORDER, self.epoch).permutation(len(self.clips))
+        self.order = item_rng(self.seed, _ORDER, self.epoch).permutation(len(self))
 
     def __len__(self) -> int:
-        return len(self.clips)
+        return len(self.clips) * self.crops_per_clip
+
+    def span(self, clip: int, part: int) -> tuple[int, int]:
+        """First and last allowed crop start of span ``part`` of clip ``clip`` (samples)."""
+        frames, k = self.frames[clip], self.crops_per_clip
+        lo = min(part * frames // k, frames - self.crop_samples)
+        hi = min((part + 1) * frames // k - self.crop_samples, frames - self.crop_samples)
+        return lo, max(lo, hi)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = item_rng(self.seed, _TRAIN, self.epoch, int(index))
-        return self._example(int(self.order[index]), rng)
+        if self.crops_per_clip == 1:  # the original reading: keeps its draws bit for bit
+            return self._example(int(self.order[index]), rng)
+        clip, part = divmod(int(self.order[index]), self.crops_per_clip)
+        return self._example(clip, rng, self.span(clip, part))
 
 
 class ValidDataset(_CropSource):

@@ -24,3 +24,18 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         return torch.device("cuda")
     logger.info("no CUDA device: training on CPU")
     return torch.device("cpu")
+
+
+def split_threads(threads: int, nproc: int = 1, cuda: bool = False) -> tuple[int, int]:
+    """``(torch threads, DataLoader workers)`` per process, ``threads`` CPUs for ``nproc`` of them.
+
+    On CUDA the model runs on the GPU and the main process only launches kernels, so every CPU
+    but one loads data. On the CPU the model needs the cores itself: one worker prepares the
+    next batches (reading and IIR filtering are light next to a training step) and torch keeps
+    every core, as before.
+    """
+    per_process = max(1, int(threads) // max(1, int(nproc)))
+    if cuda:
+        workers = max(1, per_process - 1)
+        return 1, workers
+    return per_process, 1 if per_process > 1 else 0

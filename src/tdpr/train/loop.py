@@ -18,6 +18,11 @@ make two runs differ in the last bits.) A training mean that is not finite stops
 
 Progress: a tqdm bar on a terminal, otherwise a few log lines per epoch; always one summary line
 per epoch.
+
+Several processes (torchrun, :mod:`tdpr.train.distributed`): every rank runs the same loop and
+resumes from the same checkpoint; the epoch's training means are averaged over the ranks; only
+rank 0 logs progress and writes the checkpoint, ``history.csv`` and TensorBoard events, and the
+ranks meet at a barrier after each checkpoint so none reads a half-finished epoch.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from tqdm import tqdm
 
 from tdpr.fsio import atomic_path
 from tdpr.train import checkpoint as ckpt
+from tdpr.train import distributed
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +109,22 @@ class _Means:
 
 
 def _progress(task: Task, batches: Iterable, epoch: int) -> Iterable:
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and distributed.is_main():
         return tqdm(batches, desc=f"{task.name} epoch {epoch}", leave=False, dynamic_ncols=True)
     return batches
 
 
-def _run_epoch(task: Task, epoch: int, step: int, writer: SummaryWriter) -> tuple[int, dict]:
+def _mean_over_ranks(means: dict[str, float]) -> dict[str, float]:
+    """The epoch means averaged over the ranks (unchanged in a single process)."""
+    world = distributed.world_size()
+    if world == 1 or not means:
+        return means
+    values = torch.tensor(list(means.values()), dtype=torch.float64)
+    torch.distributed.all_reduce(values)
+    return {k: float(v) / world for k, v in zip(means, values.tolist(), strict=True)}
+
+
+def _run_epoch(task: Task, epoch: int, step: int, writer: SummaryWriter | None) -> tuple[int, dict]:
     """One epoch of steps; returns the new step count and the epoch's weighted means."""
     batches = task.batches(epoch, step)
     n = len(batches) if hasattr(batches, "__len__") else 0
@@ -117,7 +133,7 @@ def _run_epoch(task: Task, epoch: int, step: int, writer: SummaryWriter) -> tupl
     for i, batch in enumerate(_progress(task, batches, epoch), 1):
         running.add(task.step(batch, step))
         step += 1
-        if i in marks:
+        if i in marks and writer is not None:
             means = running.means()
             for key, value in means.items():
                 writer.add_scalar(f"train_running/{key}", value, step)
@@ -125,7 +141,7 @@ def _run_epoch(task: Task, epoch: int, step: int, writer: SummaryWriter) -> tupl
                 first = next(iter(means.items()), ("-", math.nan))
                 msg = "%s | epoch %d | step %d/%d | %s=%.4f"
                 logger.info(msg, task.name, epoch, i, n, *first)
-    means = running.means()
+    means = _mean_over_ranks(running.means())
     bad = {k: v for k, v in means.items() if not math.isfinite(v)}
     if bad:
         raise FloatingPointError(f"{task.name}: {bad} in epoch {epoch}: training diverged")
@@ -163,17 +179,18 @@ def fit(
         ValueError: the checkpoint was made with other settings than the resumable ones.
         FloatingPointError: a training mean was not finite (nothing of that epoch is saved).
     """
-    work_dir = Path(work_dir)
+    work_dir, main = Path(work_dir), distributed.is_main()
     epoch, step, history = 0, 0, []
     if (work_dir / CHECKPOINT).exists():
         epoch, step, history = _restore(task, work_dir / CHECKPOINT)
         logger.info("resuming from epoch %d, step %d (%s)", epoch, step, work_dir / CHECKPOINT)
-    write_history(work_dir / HISTORY, history, task.columns)
+    if main:
+        write_history(work_dir / HISTORY, history, task.columns)
     if task.finished(epoch, step):
         logger.info("%s | already finished: epoch %d, step %d", task.name, epoch, step)
         return history
     # purge_step drops TensorBoard events written after the checkpoint by a killed run
-    writer = SummaryWriter(str(work_dir / "tb"), purge_step=step + 1)
+    writer = SummaryWriter(str(work_dir / "tb"), purge_step=step + 1) if main else None
     try:
         while not task.finished(epoch, step):
             epoch, start = epoch + 1, time.perf_counter()
@@ -183,16 +200,27 @@ def fit(
             row["seconds"] = round(time.perf_counter() - start, 3)
             row = {c: row.get(c, math.nan) for c in task.columns}
             history.append(row)
-            for key in task.columns:
-                if key not in _UNLOGGED:
-                    writer.add_scalar(key.replace("_", "/", 1), row[key], step)
-            writer.flush()
-            logger.info(task.summary(row))
-            state = ckpt.training_state(task.modules(), task.optimizers(), epoch, step, history)
-            ckpt.save_checkpoint({**state, "config": dict(task.config)}, work_dir / CHECKPOINT)
-            write_history(work_dir / HISTORY, history, task.columns)
+            if main:
+                _write_epoch(task, work_dir, writer, row, history)
+            distributed.barrier()
             if on_epoch_end is not None:
                 on_epoch_end(history[-1])
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
     return history
+
+
+def _write_epoch(
+    task: Task, work_dir: Path, writer: SummaryWriter, row: dict, history: list[dict]
+) -> None:
+    """Rank 0's end of an epoch: TensorBoard scalars, summary line, checkpoint, history."""
+    step = row["step"]
+    for key in task.columns:
+        if key not in _UNLOGGED:
+            writer.add_scalar(key.replace("_", "/", 1), row[key], step)
+    writer.flush()
+    logger.info(task.summary(row))
+    state = ckpt.training_state(task.modules(), task.optimizers(), row["epoch"], step, history)
+    ckpt.save_checkpoint({**state, "config": dict(task.config)}, work_dir / CHECKPOINT)
+    write_history(work_dir / HISTORY, history, task.columns)

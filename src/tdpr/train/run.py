@@ -17,6 +17,7 @@ import torch
 
 from tdpr.fsio import atomic_path
 from tdpr.models import build_model, count_parameters
+from tdpr.train import distributed
 from tdpr.train.checkpoint import save_model
 from tdpr.train.config import TrainConfig
 from tdpr.train.data import TrainCropDataset, ValidDataset, read_manifest
@@ -39,8 +40,9 @@ def build_datasets(
         "cutoff_range": cfg.cutoff_range,
         "filters": cfg.filters,
         "order_range": cfg.order_range,
+        "pcm16": cfg.pcm16_inputs,
     }
-    train_set = TrainCropDataset(train_clips, crop, cfg.seed, **draw)
+    train_set = TrainCropDataset(train_clips, crop, cfg.seed, cfg.crops_per_clip, **draw)
     valid_set = ValidDataset(valid_clips, crop, cfg.seed, cfg.valid_items, **draw)
     if valid_set.sample_rate != train_set.sample_rate:
         raise ValueError(
@@ -73,19 +75,45 @@ def train_model(
         history_out: where to copy ``history.csv`` (one row per epoch).
         work_dir: resumable state (checkpoint, history, TensorBoard events); kept apart from
             the outputs so that a failed job's outputs can be deleted without losing it.
-        device: ``cuda``, ``cpu``, ...; None picks CUDA when available.
-        num_workers: DataLoader worker processes.
+        device: ``cuda``, ``cpu``, ...; None picks CUDA when available. Under torchrun
+            (``WORLD_SIZE > 1``) each rank joins the process group and takes its own GPU
+            (:func:`tdpr.train.distributed.setup`); rank 0 writes the outputs.
+        num_workers: DataLoader worker processes (of each rank).
 
     Returns:
         ``model_out`` as a Path.
     """
     cfg = TrainConfig.from_dict(train_cfg)
-    device = resolve_device(device)
-    train_set, valid_set = build_datasets(cfg, train_manifest, valid_manifest)
+    device = distributed.setup(resolve_device(device))
+    try:
+        datasets = build_datasets(cfg, train_manifest, valid_manifest)
+        model = _fit_model(name, arch, cfg, datasets, device, num_workers, work_dir)
+        if distributed.is_main():
+            save_model(model_out, name, arch, model, cfg.to_dict())
+            with atomic_path(history_out) as tmp:
+                shutil.copyfile(Path(work_dir) / HISTORY, tmp)
+            logger.info("train | wrote %s and %s", model_out, history_out)
+        distributed.barrier()
+    finally:
+        distributed.teardown()
+    return Path(model_out)
+
+
+def _fit_model(
+    name: str,
+    arch: dict[str, Any],
+    cfg: TrainConfig,
+    datasets: tuple[TrainCropDataset, ValidDataset],
+    device: torch.device,
+    num_workers: int,
+    work_dir: str | os.PathLike,
+) -> torch.nn.Module:
+    """Build model ``name`` (seeded) and train it with :func:`fit`; the trained module."""
+    train_set, valid_set = datasets
     torch.manual_seed(cfg.seed)
     model = build_model(name, **arch)
     logger.info(
-        "train | %s: %s parameters, %d training clips, %d validation items, device %s",
+        "train | %s: %s parameters, %d training items, %d validation items, device %s",
         name,
         f"{count_parameters(model):,}",
         len(train_set),
@@ -94,8 +122,4 @@ def train_model(
     )
     loss = TDCNNLoss(cfg.wave_weight)
     fit(RegressionTask(model, loss, train_set, valid_set, cfg, device, num_workers), work_dir)
-    save_model(model_out, name, arch, model, cfg.to_dict())
-    with atomic_path(history_out) as tmp:
-        shutil.copyfile(Path(work_dir) / HISTORY, tmp)
-    logger.info("train | wrote %s and %s", model_out, history_out)
-    return Path(model_out)
+    return model

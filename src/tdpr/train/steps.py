@@ -8,8 +8,12 @@
   optimiser steps; an epoch is one pass over the clean segments, cut short at ``cfg.steps``;
   validation: MRSTFT loss and LSD of ``G(mel(x))`` against ``x``.
 
-On CUDA, ``cfg.bf16`` runs the TD-CNN under bfloat16 autocast (the loss stays in float32) and
-``cfg.compile`` runs it through ``torch.compile``; checkpoints always hold the plain module.
+``cfg.bf16`` runs the TD-CNN under bfloat16 autocast (the loss stays in float32) and
+``cfg.compile`` runs it through ``torch.compile``, on CUDA and on the CPU alike (CPU autocast
+has bfloat16 kernels; compiling on a CPU needs a C++ compiler). Checkpoints always hold the
+plain module. Inside a torchrun process group the TD-CNN is wrapped in
+``DistributedDataParallel`` and each rank loads its share of every global batch
+(:mod:`tdpr.train.distributed`); validation runs on rank 0 alone.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from tdpr.metrics import lsd
 from tdpr.models import build_model
 from tdpr.models.tfgan import FrequencyDiscriminator, MultiScaleDiscriminator
+from tdpr.train import distributed
 from tdpr.train.config import TrainConfig, VocoderConfig
-from tdpr.train.data import make_loader
+from tdpr.train.data import loader_options, make_loader
 from tdpr.train.loop import StepResult
 from tdpr.train.vocoder_losses import GeneratorLoss, MultiResolutionSTFTLoss, gan_step
 
@@ -90,16 +96,24 @@ class RegressionTask:
         num_workers: int = 0,
     ) -> None:
         self.device, self.cfg, self.num_workers = torch.device(device), cfg, num_workers
-        cuda = self.device.type == "cuda"
-        if (cfg.bf16 or cfg.compile) and not cuda:
-            logger.warning("bf16 and compile apply on CUDA only: ignored on %s", self.device)
         self.model, self.loss_fn = model.to(self.device), loss_fn.to(self.device)
         self.train_set, self.valid_set = train_set, valid_set
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        self.forward = torch.compile(model) if cfg.compile and cuda else model
-        self.bf16 = cfg.bf16 and cuda
+        self.rank, self.world = distributed.rank(), distributed.world_size()
+        wrapped: nn.Module = model
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            wrapped = DistributedDataParallel(model, device_ids=ids)
+        self.forward = torch.compile(wrapped) if cfg.compile else wrapped
+        # Validation uses the plain module: it runs on rank 0 only, so it must not go through
+        # DDP's collectives, and a few batches do not repay compiling a second (eval) graph.
+        self.eval_forward = model
+        self.bf16 = cfg.bf16
         self.config, self.resumable = cfg.to_dict(), cfg.resumable
         self.input_lsd: float | None = None
+        self._global_sizes: list[int] = []
+        if cfg.bf16 or cfg.compile:
+            logger.info("train | bf16=%s compile=%s on %s", cfg.bf16, cfg.compile, self.device)
 
     def modules(self) -> dict[str, nn.Module]:
         return {"model": self.model}
@@ -114,37 +128,53 @@ class RegressionTask:
         pin = self.device.type == "cuda"
         return make_loader(dataset, self.cfg.batch_size, self.num_workers, pin, self.cfg.seed)
 
-    def _estimate(self, degraded: torch.Tensor) -> torch.Tensor:
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else None
+    def _estimate(self, degraded: torch.Tensor, forward: nn.Module | None = None) -> torch.Tensor:
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else None
         with autocast or contextlib.nullcontext():
-            return self.forward(degraded.to(self.device, non_blocking=True))
+            return (forward or self.forward)(degraded.to(self.device, non_blocking=True))
 
     def batches(self, epoch: int, step: int) -> DataLoader:
         data = self.train_set
         data.set_epoch(epoch)
+        n_items = len(data)
         if self.cfg.max_steps_per_epoch is not None:
-            n_items = min(len(data), self.cfg.max_steps_per_epoch * self.cfg.batch_size)
-            data = Subset(data, range(n_items))
+            n_items = min(n_items, self.cfg.max_steps_per_epoch * self.cfg.batch_size)
         self.model.train()
-        return self._loader(data)
+        if self.world == 1:
+            return self._loader(Subset(data, range(n_items)) if n_items < len(data) else data)
+        sampler = distributed.RankBatches(n_items, self.cfg.batch_size, self.rank, self.world)
+        self._global_sizes = sampler.global_sizes()[::-1]  # popped from the end, step by step
+        pin = self.device.type == "cuda"
+        options = loader_options(self.num_workers, pin, self.cfg.seed)
+        return DataLoader(data, batch_sampler=sampler, **options)
 
     def step(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> StepResult:
         degraded, clean = batch
         clean = clean.to(self.device, non_blocking=True)
         loss, parts = self.loss_fn(self._estimate(degraded), clean)
+        weight = len(clean)
+        scaled = loss
+        if self.world > 1:
+            weight = self._global_sizes.pop()
+            scaled = loss * distributed.loss_scale(len(clean), weight, self.world)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaled.backward()
         self.optimizer.step()
-        return StepResult({"train_loss": loss, **parts}, len(clean))
+        return StepResult({"train_loss": loss, **parts}, weight)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Mean loss and LSD of the outputs; the LSD of the degraded inputs (computed once)."""
+        """Mean loss and LSD of the outputs; the LSD of the degraded inputs (computed once).
+
+        On ranks other than 0 nothing is computed (their values are NaN, never written).
+        """
+        if self.rank != 0:
+            return {}
         self.model.eval()
         loss_sum, items, lsd_total, lsd_items = 0.0, 0, 0.0, 0
         for degraded, clean in self._loader(self.valid_set):
             clean = clean.to(self.device)
-            estimate = self._estimate(degraded)
+            estimate = self._estimate(degraded, self.eval_forward)
             loss, _ = self.loss_fn(estimate, clean)
             loss_sum, items = loss_sum + float(loss) * len(clean), items + len(clean)
             batch_lsd, counted = lsd_sum(clean, estimate)
@@ -233,7 +263,7 @@ class GANTask:
             self.generator,
             [self.msd, self.fd],
             (self.opt_g, self.opt_d),
-            clean.to(self.device),
+            clean.to(self.device, non_blocking=True),
             step,
             self.cfg.adv_start_step,
             loss=self.loss,

@@ -50,9 +50,9 @@ def train_vocoder(
     train_clips, valid_clips = read_manifest(train_manifest), read_manifest(valid_manifest)
     rate = sf.info(str(train_clips[0])).samplerate
     crop = int(round(cfg.segment_seconds * rate))
-    # Clean segments: the degraded halves of the items are not used (the vocoder sees clean mels).
-    train_set = TrainCropDataset(train_clips, crop, cfg.seed)
-    valid_set = ValidDataset(valid_clips, crop, cfg.seed, cfg.valid_items)
+    # Clean segments only: the vocoder sees clean mels, so no degradation is computed.
+    train_set = TrainCropDataset(train_clips, crop, cfg.seed, degrade=False)
+    valid_set = ValidDataset(valid_clips, crop, cfg.seed, cfg.valid_items, degrade=False)
     task = GANTask(arch, disc, cfg, train_set, valid_set, device, num_workers)
     history = fit(task, work_dir)
     generator = task.generator
