@@ -17,13 +17,21 @@ matrix products in bf16, the STFTs of phase repair and the output in float32). O
 native bf16 (AVX512-BF16, AMX) this is the fast path; ``bench/bench_enhance.py`` measures its
 speed and its LSD distance to the float32 output.
 
+Phase repair: ``phase="vocoder"`` (TD-PR) runs chunk by chunk with the TD-CNN, as above. The
+other sources (``griffinlim``, ``pghi``) act on a whole signal (Griffin-Lim's iterations and
+PGHI's integration spread along time, so separately repaired chunks would not join without
+seams): :func:`enhance_file` runs the TD-CNN chunk by chunk, then repairs each channel's whole
+output at once. ``band="hf"`` keeps the phase below the input's bandwidth, which
+:func:`enhance_file` estimates (:mod:`tdpr.dsp.bandwidth`) unless it is given.
+
 Memory: :meth:`Enhancer.stream` holds one segment (chunk + 2 × context) of input, the model's
 activations for it, and one cross-fade of output; it reads blocks and yields finished output as
 it goes. :func:`enhance_file` streams a 16-kHz input from disk straight to disk, so its memory
 does not grow with the file's length. An input at another rate is read whole and resampled first
 (``scipy.signal.resample_poly``), which holds the input and its 16-kHz copy in memory (about
 4 bytes × channels × (input samples + output samples), plus scipy's float64 work copy of one
-channel); only the enhancement after it is streamed.
+channel); only the enhancement after it is streamed. Whole-signal phase sources hold the whole
+output and a few copies of its STFT (about 25 MB per minute and channel).
 """
 
 from __future__ import annotations
@@ -42,9 +50,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from tdpr.audio import AudioError, resample, to_pcm16
-from tdpr.dsp.phase import N_FFT, td_pr
+from tdpr.audio import AudioError, resample, to_mono, to_pcm16
+from tdpr.dsp.phase import N_FFT
 from tdpr.fsio import atomic_path
+from tdpr.phase.repair import repair
+from tdpr.registry import BANDS, PHASE_SOURCES
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +65,10 @@ MIN_SAMPLES = N_FFT // 2 + 1
 MIN_CHUNK = 2 * N_FFT
 BLOCK = SAMPLE_RATE  # samples per block read from disk
 DTYPES = ("float32", "bfloat16")
+#: The bandwidths the TD-CNNs were trained for (Hz): outside them a warning is logged.
+TRAINED_BANDWIDTH = (2500.0, 4000.0)
+#: Seconds of a file the bandwidth is estimated from (from its middle; memory stays small).
+BANDWIDTH_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,11 @@ class Enhancer:
             samples is advisable with phase repair).
         crossfade_seconds: overlap of neighbouring chunks (0: hard joins).
         dtype: ``"float32"`` or ``"bfloat16"`` (autocast of both networks).
+        phase: a phase source (``vocoder``, ``griffinlim``, ``pghi``) or None for none; by
+            default ``vocoder`` when a vocoder is given.
+        band: ``full`` or ``hf`` (needs ``cutoff_hz``, the input's bandwidth).
+        cutoff_hz: the input's bandwidth in Hz (:func:`enhance_file` estimates it).
+        phase_settings: the source's settings (e.g. ``{"iterations": 32}``).
     """
 
     def __init__(
@@ -116,7 +135,22 @@ class Enhancer:
         context_seconds: float = 1.0,
         crossfade_seconds: float = 0.25,
         dtype: str = "float32",
+        *,
+        phase: str | None = None,
+        band: str = "full",
+        cutoff_hz: float | None = None,
+        phase_settings: dict | None = None,
     ) -> None:
+        phase = ("vocoder" if vocoder is not None else None) if phase is None else phase
+        if phase is not None and (phase not in PHASE_SOURCES or PHASE_SOURCES[phase].oracle):
+            usable = [s for s, e in PHASE_SOURCES.items() if not e.oracle]
+            raise ValueError(f"unknown phase source {phase!r}; choose one of {', '.join(usable)}")
+        if phase == "vocoder" and vocoder is None:
+            raise ValueError("phase source 'vocoder' (TD-PR) needs a vocoder")
+        if band not in BANDS:
+            raise ValueError(f"unknown band {band!r}; choose one of {', '.join(BANDS)}")
+        self.phase, self.band, self.cutoff_hz = phase, band, cutoff_hz
+        self.phase_settings = dict(phase_settings or {})
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.dtype = dtype
@@ -139,22 +173,47 @@ class Enhancer:
         self.vocoder = vocoder.to(self.device).eval() if vocoder is not None else None
         self.align = math.lcm(256, int(getattr(model, "total_stride", 1)))
 
+    @property
+    def whole_signal_phase(self) -> bool:
+        """Whether phase repair runs on the whole output rather than chunk by chunk."""
+        return self.phase not in (None, "vocoder")
+
+    def repair(self, y: torch.Tensor) -> torch.Tensor:
+        """Phase repair of a TD-CNN output ``(T,)`` float32 on the enhancer's device."""
+        if self.band == "hf" and self.cutoff_hz is None:
+            raise ValueError("band 'hf' needs the input's bandwidth (cutoff_hz)")
+        z, _ = repair(
+            y, self.phase, self.band, self.cutoff_hz, SAMPLE_RATE,
+            vocoder=self.vocoder, settings=self.phase_settings,
+        )  # fmt: skip
+        return z
+
+    def repair_whole(self, audio: np.ndarray) -> np.ndarray:
+        """Whole-signal phase repair of a TD-CNN output ``(T, C)``, channel by channel."""
+        out = np.empty_like(audio, dtype=np.float32)
+        with torch.inference_mode():
+            for c in range(audio.shape[1]):
+                y = torch.from_numpy(np.ascontiguousarray(audio[:, c], dtype=np.float32))
+                out[:, c] = self.repair(y.to(self.device)).cpu().numpy()
+        return out
+
     def plan(self, length: int) -> list[Chunk]:
         """The chunks of a ``length``-sample input."""
         return plan_chunks(length, self.chunk, self.context, self.fade, self.align)
 
     def process(self, segment: np.ndarray) -> np.ndarray:
-        """Enhance one segment: ``(L,) -> (L,)`` float32, model then TD-PR (if a vocoder)."""
+        """Enhance one segment: ``(L,) -> (L,)`` float32, model then chunk-wise phase repair
+        (TD-PR); whole-signal sources are left to :meth:`repair_whole`."""
         x = torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))
         bf16 = self.dtype == "bfloat16"
         with (
             torch.inference_mode(),
             torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16),
         ):
-            y = self.model(x.to(self.device).view(1, 1, -1))
-            if self.vocoder is not None:
-                y = td_pr(y.float(), self.vocoder)
-            return y[0, 0].float().cpu().numpy()
+            y = self.model(x.to(self.device).view(1, 1, -1))[0, 0].float()
+            if self.phase == "vocoder":
+                y = self.repair(y)
+            return y.float().cpu().numpy()
 
     def _segment(self, chunk: Chunk, blocks: Iterator[np.ndarray], buf: list, start: int):
         """Read blocks until the buffer covers ``chunk``'s segment; ``(segment, buffer)``."""
@@ -220,7 +279,7 @@ class Enhancer:
         for block in self.stream(blocks, len(audio), progress):
             out[pos : pos + len(block)] = block[:, 0]
             pos += len(block)
-        return out
+        return self.repair_whole(out[:, None])[:, 0] if self.whole_signal_phase else out
 
 
 def probe_audio(path: str | os.PathLike) -> Any:
@@ -251,19 +310,46 @@ def _resampled_blocks(path: Path, rate: int) -> Iterator[np.ndarray]:
         yield audio[i : i + BLOCK]
 
 
+def estimate_bandwidth(path: str | os.PathLike, seconds: float = BANDWIDTH_SECONDS) -> float:
+    """The bandwidth (Hz) of a file, from ``seconds`` around its middle (mixed to mono),
+    logged; a warning when it lies outside the 2.5-4 kHz the TD-CNNs were trained for."""
+    from tdpr.dsp.bandwidth import estimate_cutoff
+
+    info = probe_audio(path)
+    frames = min(info.frames, int(seconds * info.samplerate))
+    start = (info.frames - frames) // 2
+    audio, rate = sf.read(str(path), frames=frames, start=start, dtype="float32", always_2d=True)
+    if not np.all(np.isfinite(audio)):
+        raise AudioError(f"{path} holds NaN or infinite samples")
+    try:
+        cutoff = float(estimate_cutoff(to_mono(audio), rate))
+    except ValueError as err:
+        raise AudioError(f"cannot estimate the bandwidth of {path}: {err}") from err
+    lo, hi = TRAINED_BANDWIDTH
+    logger.info("%s: estimated bandwidth %.0f Hz", path, cutoff)
+    if not lo <= cutoff <= hi:
+        logger.warning(
+            "%s: estimated bandwidth %.0f Hz lies outside the %.1f-%.1f kHz the models were "
+            "trained for; expect less from them", path, cutoff, lo / 1000, hi / 1000,
+        )  # fmt: skip
+    return cutoff
+
+
 def enhance_file(
     in_path: str | os.PathLike,
     out_path: str | os.PathLike,
     enhancer: Enhancer,
     progress: bool = False,
+    cutoff_hz: float | None = None,
 ) -> Path:
     """Enhance one audio file and write 16-bit PCM WAV at 16 kHz, channel by channel.
 
     Args:
         in_path: any file soundfile reads, at any rate (resampled to 16 kHz first).
         out_path: output WAV; written atomically, never partially.
-        enhancer: the models and chunking.
+        enhancer: the models, chunking and phase repair.
         progress: tqdm bar over chunks (on a terminal only).
+        cutoff_hz: the input's bandwidth for band ``hf``; None estimates it from the file.
 
     Returns:
         ``out_path``.
@@ -282,14 +368,21 @@ def enhance_file(
             f"{in_path} is too short: {info.frames} samples at {info.samplerate} Hz; at least "
             f"{MIN_SAMPLES} samples at {SAMPLE_RATE} Hz ({MIN_SAMPLES / SAMPLE_RATE * 1e3:.0f} ms)"
         )
+    if enhancer.band == "hf" or cutoff_hz is None:
+        estimated = estimate_bandwidth(in_path)
+        cutoff_hz = estimated if cutoff_hz is None else cutoff_hz
+    enhancer.cutoff_hz = min(cutoff_hz, SAMPLE_RATE / 2 - 1)
     clipped = 0
     with sf.SoundFile(str(in_path)) as source, atomic_path(out_path, suffix=".wav") as tmp:
         if info.samplerate == SAMPLE_RATE:
             blocks = source.blocks(BLOCK, dtype="float32", always_2d=True)
         else:
             blocks = _resampled_blocks(in_path, info.samplerate)
+        outputs = enhancer.stream(blocks, length, progress)
+        if enhancer.whole_signal_phase:
+            outputs = iter([enhancer.repair_whole(np.concatenate(list(outputs)))])
         with sf.SoundFile(tmp, "w", SAMPLE_RATE, info.channels, "PCM_16", format="WAV") as sink:
-            for block in enhancer.stream(blocks, length, progress):
+            for block in outputs:
                 clipped += int(np.count_nonzero(np.abs(block) > 1.0))
                 sink.write(to_pcm16(block))
     if clipped:

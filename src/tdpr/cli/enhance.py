@@ -6,8 +6,12 @@ name with .wav). Inputs may have any rate and any number of channels: they are r
 16 kHz and each channel is enhanced on its own; outputs are 16-bit PCM WAV at 16 kHz.
 
 --model is a final model file of a TD-CNN (seanet, audiounet, demucs), --vocoder one of the TFGAN
-vocoder (tfgan). Phase repair needs the vocoder, so --vocoder is required unless
---no-phase-repair is given (with both, the vocoder is ignored). A checkpoint of the wrong kind
+vocoder (tfgan). --phase picks what replaces the TD-CNN's phase: vocoder (TD-PR, the default:
+needs --vocoder), griffinlim (fast Griffin-Lim from the TD-CNN's own phase), pghi (phase-gradient
+heap integration from the magnitude) or none (--no-phase-repair is the same). --band full gives
+the whole band the new phase (the paper); --band hf only the band above the input's bandwidth,
+which is estimated per file (and always logged, with a warning outside the 2.5-4 kHz the models
+were trained for) unless --cutoff gives it. A checkpoint of the wrong kind
 (a vocoder as --model, a TD-CNN as --vocoder, a training state, or not a tdpr file at all) stops
 the command before anything is written.
 
@@ -22,6 +26,7 @@ AMX) about twice as fast, within about 0.01 LSD of float32 (bench/bench_enhance.
 examples:
   tdpr enhance low.wav enhanced.wav --model seanet.pt --vocoder tfgan.pt
   tdpr enhance recordings/ enhanced/ --model demucs.pt --no-phase-repair --device cuda
+  tdpr enhance old.flac new.wav --model seanet.pt --phase pghi --band hf
 """
 
 from __future__ import annotations
@@ -38,11 +43,13 @@ from tqdm import tqdm
 
 from tdpr.cli import CLIError
 from tdpr.enhance import DTYPES, Enhancer, enhance_file, probe_audio
+from tdpr.registry import BANDS
 from tdpr.train.checkpoint import MODEL_KIND, load_checkpoint, load_model
 
 logger = logging.getLogger(__name__)
 
 VOCODERS = frozenset({"tfgan"})
+PHASES = ("vocoder", "griffinlim", "pghi", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +60,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vocoder", type=Path, metavar="CKPT", help="TFGAN vocoder file")
     parser.add_argument(
         "--no-phase-repair", action="store_true", help="output the TD-CNN's waveform as it is"
+    )
+    parser.add_argument(
+        "--phase",
+        choices=PHASES,
+        default="vocoder",
+        help="what replaces the TD-CNN's phase (default: vocoder, i.e. TD-PR)",
+    )
+    parser.add_argument(
+        "--band",
+        choices=tuple(BANDS),
+        default="full",
+        help="full: the whole band takes the new phase; hf: only above the input's bandwidth",
+    )
+    parser.add_argument(
+        "--cutoff", type=float, metavar="HZ", help="the input's bandwidth (default: estimated)"
+    )
+    parser.add_argument(
+        "--iterations", type=int, default=32, metavar="N", help="Griffin-Lim iterations (32)"
     )
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument(
@@ -112,10 +137,18 @@ def _load(path: Path, role: str, device: str) -> nn.Module:
 
 def build_enhancer(args: argparse.Namespace) -> Enhancer:
     """Load the checkpoints named on the command line into an :class:`Enhancer`."""
-    if args.vocoder is None and not args.no_phase_repair:
-        raise CLIError("phase repair needs --vocoder CKPT; pass --no-phase-repair to skip it")
-    if args.vocoder is not None and args.no_phase_repair:
-        logger.warning("--no-phase-repair given: the vocoder %s is not used", args.vocoder)
+    phase = getattr(args, "phase", "vocoder")
+    phase = "none" if args.no_phase_repair else phase
+    if phase == "vocoder" and args.vocoder is None:
+        raise CLIError(
+            "phase repair needs --vocoder CKPT; pass --phase griffinlim or pghi for a phase "
+            "without one, or --no-phase-repair to skip it"
+        )
+    if args.vocoder is not None and phase != "vocoder":
+        logger.warning("--phase %s: the vocoder %s is not used", phase, args.vocoder)
+    cutoff = getattr(args, "cutoff", None)
+    if cutoff is not None and not 0 < cutoff < 8000:
+        raise CLIError(f"--cutoff {cutoff:g} Hz must lie inside (0, 8000) Hz")
     try:
         device = torch.device(args.device)
     except RuntimeError as err:
@@ -123,11 +156,15 @@ def build_enhancer(args: argparse.Namespace) -> Enhancer:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise CLIError(f"--device {args.device}: CUDA is not available here")
     model = _load(args.model, "model", args.device)
-    vocoder = None if args.no_phase_repair else _load(args.vocoder, "vocoder", args.device)
-    if vocoder is None:
+    vocoder = _load(args.vocoder, "vocoder", args.device) if phase == "vocoder" else None
+    if phase == "none":
         logger.info("phase repair is off: writing the TD-CNN output as it is")
     dtype = getattr(args, "dtype", "float32")
-    return Enhancer(model, vocoder, device=device, chunk_seconds=args.chunk_seconds, dtype=dtype)
+    return Enhancer(
+        model, vocoder, device=device, chunk_seconds=args.chunk_seconds, dtype=dtype,
+        phase=None if phase == "none" else phase, band=getattr(args, "band", "full"),
+        phase_settings={"iterations": getattr(args, "iterations", 32)},
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,6 +175,6 @@ def run(args: argparse.Namespace) -> int:
     enhancer = build_enhancer(args)
     tty = sys.stderr.isatty()
     for source, target in tqdm(jobs, disable=not tty or len(jobs) == 1, unit="file"):
-        enhance_file(source, target, enhancer, progress=tty)
+        enhance_file(source, target, enhancer, progress=tty, cutoff_hz=args.cutoff)
     logger.info("enhanced %d file(s) into %s", len(jobs), args.output)
     return 0
