@@ -24,10 +24,10 @@ Chebyshev II is 120 dB down (zero-phase) at its cutoff and a phase-normalised Be
    10 dB, over ``[0.25, 1.5]`` times the rough edge; each model is searched on a coarse grid,
    then refined on its own; the model of least error gives the cutoff. Chebyshev II fits carry
    a 4 % handicap (:data:`FAMILY_PENALTY`): one of a higher cutoff imitates a Butterworth over
-   the visible range; without it, more Butterworth, Chebyshev I and elliptic clips are misread
-   as Chebyshev II than Chebyshev II clips are read right. The handicap and
-   :data:`ENVELOPE_SHIFT` were checked on demo pieces other than the benchmark's (Bach BWV 846,
-   Clara Schumann Op. 1 Nos. 1 and 3, Schoenberg Op. 19 Nos. 2 and 6).
+   the visible range; without it, about as many clips are within 150 Hz, but the misreadings
+   move to Butterworth, Chebyshev I and elliptic clips and the worst error grows (1.6 → 2.1
+   kHz). The handicap and :data:`ENVELOPE_SHIFT` were checked on demo pieces other than the
+   benchmark's (Bach BWV 846, Clara Schumann Op. 1 Nos. 1 and 3, Schoenberg Op. 19 Nos. 2, 6).
 
 A recording with no edge below 0.9·Nyquist gets ``fs / 2``. The estimate is the **nominal design
 cutoff** of the best-fitting model, which is what the test sets record. Limits: above the 16-bit
