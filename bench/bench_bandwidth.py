@@ -5,8 +5,9 @@ rendered at 16 kHz, cut to 30 s and stored as 16-bit PCM, like the test clips; e
 with every filter type at 2500/3000/3500/4000 Hz, the IIR types at every order 6-10 (as the test
 sets draw them), re-quantised to 16 bit, and :func:`tdpr.dsp.bandwidth.estimate_cutoff` is
 asked for the cutoff. Prints mean signed error, mean |error|, max |error| (Hz) and the share of
-clips within 150 Hz per cell, as a Markdown table. Needs ``fluidsynth`` and a General MIDI
-SoundFont.
+clips within 150 Hz per cell, as a Markdown table. The three pieces are not among those the
+estimator's constants were checked on (see :mod:`tdpr.dsp.bandwidth`). Needs ``fluidsynth`` and
+a General MIDI SoundFont.
 """
 
 from __future__ import annotations

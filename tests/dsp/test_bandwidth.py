@@ -6,7 +6,13 @@ from rendered import needs_fluidsynth, piano
 from scipy.signal import sosfreqz
 
 from tdpr.audio import quantize_pcm16
-from tdpr.dsp.bandwidth import attenuation_db, estimate_cutoff
+from tdpr.dsp.bandwidth import (
+    SMOOTH_HZ,
+    attenuation_db,
+    envelope_shift_hz,
+    estimate_cutoff,
+    ltas_db,
+)
 from tdpr.dsp.filters import design_sos, lowpass
 
 FS = 16000
@@ -36,11 +42,49 @@ def test_model_gain_is_the_designed_filter_applied_twice(ftype):
         ("butter", 3000, 8),
         ("cheby1", 4000, 10),
         ("ellip", 3500, 8),
+        ("cheby2", 3500, 9),
+        ("bessel", 3000, 10),
     ],
 )
 def test_piano_cutoff_within_150_hz(ftype, cutoff, order):
     low = quantize_pcm16(lowpass(piano(8.0), FS, ftype, cutoff, order))
     assert abs(estimate_cutoff(low, FS) - cutoff) <= TOLERANCE_HZ
+
+
+def noisy_lowpass(ftype, cutoff, order, rate=FS, seconds=4.0, seed=0):
+    """Low-passed white noise over a white floor 90 dB down (a clean-tilt-free source)."""
+    rng = np.random.default_rng(seed)
+    low = lowpass(white(seconds, rate, seed), rate, ftype, cutoff, order).astype(np.float64)
+    return low + 10 ** (-90 / 20) * 0.1 * rng.standard_normal(len(low))
+
+
+@pytest.mark.parametrize("ftype", ["butter", "cheby1", "cheby2", "ellip", "bessel"])
+def test_estimate_does_not_depend_on_the_level(ftype):
+    x = noisy_lowpass(ftype, 3000, 8)
+    assert abs(estimate_cutoff(x, FS) - estimate_cutoff(0.05 * x, FS)) <= 5
+
+
+@pytest.mark.parametrize("ftype", ["butter", "cheby2", "bessel", "stft", "subsampling"])
+def test_estimate_rises_with_the_cutoff(ftype):
+    estimates = [estimate_cutoff(noisy_lowpass(ftype, fc, 8), FS) for fc in (2500, 3000, 3500)]
+    assert estimates[0] < estimates[1] < estimates[2]
+
+
+@pytest.mark.parametrize("ftype", ["butter", "ellip", "cheby2"])
+def test_estimate_scales_with_the_sample_rate(ftype):
+    base = estimate_cutoff(noisy_lowpass(ftype, 3000, 8), FS)
+    double = estimate_cutoff(noisy_lowpass(ftype, 6000, 8, rate=2 * FS), 2 * FS)
+    assert abs(double / 2 - base) <= TOLERANCE_HZ
+
+
+@pytest.mark.parametrize("ftype", ["butter", "cheby1", "cheby2", "ellip", "bessel"])
+def test_white_source_cutoff_within_150_hz(ftype):
+    assert abs(estimate_cutoff(noisy_lowpass(ftype, 3000, 8), FS) - 3000) <= TOLERANCE_HZ
+
+
+def test_envelope_shift_is_part_of_the_half_width():
+    freqs, _ = ltas_db(white(1, FS), FS)
+    assert 0 < envelope_shift_hz(freqs) <= SMOOTH_HZ / 2
 
 
 def test_other_rates_and_full_band():
