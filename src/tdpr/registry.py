@@ -179,7 +179,8 @@ class MetricEntry:
     """A registered metric: column title, decimals shown, which direction is better.
 
     ``band``: needs the degradation's cutoff (computed only when one is known). ``optional``:
-    computed only when asked for (slow, or needs an extra package).
+    computed only when asked for (slow, or needs an extra package). ``recorded``: read from
+    what a stage recorded with the estimate (not computable from two waveforms alone).
     """
 
     title: str
@@ -188,6 +189,7 @@ class MetricEntry:
     target: str
     band: bool = False
     optional: bool = False
+    recorded: bool = False
 
 
 METRICS: dict[str, MetricEntry] = {
@@ -213,7 +215,11 @@ METRICS: dict[str, MetricEntry] = {
         "IFD-W1-HF (rad)", 3, LOWER, "tdpr.metrics.plausibility:ifd_w1_metric", band=True
     ),
     "consistency": MetricEntry(
-        "Consistency (dB)", 1, LOWER, "tdpr.metrics.plausibility:consistency_metric"
+        "Consistency (dB)",
+        1,
+        LOWER,
+        "tdpr.metrics.plausibility:consistency_metric",
+        recorded=True,
     ),
 }
 #: The metrics of phase: the phase-metrics figure and the phase-source study show these.

@@ -20,6 +20,7 @@ from pathlib import Path
 from tdpr.cli import CLIError
 from tdpr.evaluate import load_pair
 from tdpr.metrics import ALL_METRICS, BAND_METRICS, compute_all
+from tdpr.registry import METRICS
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
 
@@ -81,13 +82,25 @@ def run(args: argparse.Namespace) -> int:
     """Compute the metrics and print a table or one JSON object."""
     if args.n_fft < 2 or not 0 < args.hop <= args.n_fft:
         raise CLIError(f"need n_fft >= 2 and 0 < hop <= n_fft, got {args.n_fft} and {args.hop}")
-    names = [n for n in ALL_METRICS if args.cutoff is not None or n not in BAND_METRICS]
+    # A recorded metric (the consistency of a phase repair's spectrogram) needs more than files.
+    names = [
+        n
+        for n in ALL_METRICS
+        if (args.cutoff is not None or n not in BAND_METRICS) and not METRICS[n].recorded
+    ]
     rows = []
     for name, ref_path, est_path in _pairs(args.ref, args.est):
         ref, est, rate = load_pair(ref_path, est_path)
         try:
             values = compute_all(
-                ref, est, args.cutoff, rate, n_fft=args.n_fft, hop=args.hop, floor=args.floor
+                ref,
+                est,
+                args.cutoff,
+                rate,
+                n_fft=args.n_fft,
+                hop=args.hop,
+                floor=args.floor,
+                names=names,
             )
         except ValueError as err:
             raise CLIError(f"{ref_path} vs {est_path}: {err}") from err
