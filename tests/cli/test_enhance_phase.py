@@ -87,6 +87,7 @@ def test_every_phase_and_band_on_a_long_stereo_file(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "outside" in r.msg]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", ["griffinlim", "pghi"])
 def test_whole_signal_sources_give_the_same_output_chunked_or_not(phase):
     audio = lowpassed(12.0, 3000.0, rate=16_000, channels=1)[:, 0]

@@ -85,6 +85,7 @@ def test_repair_testset_writes_clips_and_their_consistency(tmp_path, clip):
     assert not (tmp_path / "o2.csv").exists()
 
 
+@pytest.mark.slow
 @needs_fluidsynth
 def test_study_ranks_random_below_every_estimator_on_clean_piano(vocoder):
     x = torch.from_numpy(piano(4.0)).float()

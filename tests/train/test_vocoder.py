@@ -49,6 +49,7 @@ def _train(manifests, out: Path, steps: int) -> Path:
     )
 
 
+@pytest.mark.slow
 def test_resumed_vocoder_training_equals_uninterrupted(manifests, tmp_path) -> None:
     whole = load_model(_train(manifests, tmp_path / "a", steps=6))
     _train(manifests, tmp_path / "b", steps=2)  # stopped after one epoch (2 steps) ...
