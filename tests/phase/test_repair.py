@@ -119,3 +119,14 @@ def test_phase_study_writes_tidy_rows_for_every_source_and_band(tmp_path, clip, 
     assert pd.read_csv(tmp_path / "study.csv").shape == table.shape
     with pytest.raises(ValueError, match="would be exact"):
         phase_study(tmp_path / "ref.csv", 3000, tmp_path / "s2.csv", ["gt"], ["full"])
+
+
+def test_griffinlim_from_its_own_consistent_phase_barely_moves_but_random_init_does(clip):
+    own, c_own = repair(clip, "griffinlim", "hf", 3000, RATE, settings={"iterations": 8})
+    rand, c_rand = repair(
+        clip, "griffinlim", "hf", 3000, RATE, settings={"iterations": 8, "init": "random"}
+    )
+    assert (own - clip).abs().max() < 1e-3  # the output's own phase is already a fixed point
+    assert (rand - clip).abs().max() > 1e-2 and c_rand > c_own
+    with pytest.raises(ValueError, match="init must be"):
+        repair(clip, "griffinlim", settings={"init": "zeros"})

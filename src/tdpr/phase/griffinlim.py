@@ -22,6 +22,8 @@ input's device and dtype.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from tdpr.dsp.phase import HOP, N_FFT
@@ -113,13 +115,26 @@ def _project_magnitude(
 def griffinlim_source(request: PhaseRequest) -> torch.Tensor:
     """Phase source ``griffinlim``: fast Griffin-Lim from the request's initial phase.
 
-    Settings: ``iterations`` (32) and ``momentum`` (0.99). With band ``hf`` the known band is
-    held fixed during the iterations.
+    Settings: ``iterations`` (32), ``momentum`` (0.99) and ``init``: ``own`` (the default: the
+    request's initial phase, for a TD-CNN output its own STFT phase; that phase is already
+    consistent with the magnitude, so the iterations barely move it) or ``random`` (a seeded
+    random phase in the band being replaced: a phase retrieval of its own). With band ``hf``
+    the known band is held fixed during the iterations.
     """
     settings = request.settings
+    init = request.init_phase
+    if settings.get("init", "own") == "random":
+        gen = torch.Generator().manual_seed(int(request.seed))
+        noise = (torch.rand(init.shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi
+        noise = noise.to(device=init.device, dtype=init.dtype)
+        init = noise.clone()
+        if request.fixed_below is not None:
+            init[..., : request.fixed_below, :] = request.init_phase[..., : request.fixed_below, :]
+    elif settings.get("init", "own") != "own":
+        raise ValueError(f"griffinlim init must be 'own' or 'random', got {settings['init']!r}")
     return griffin_lim(
         request.spec.abs(),
-        request.init_phase,
+        init,
         int(settings.get("iterations", 32)),
         float(settings.get("momentum", 0.99)),
         request.n_fft,
