@@ -4,7 +4,9 @@ For each model, the same batch of degraded crops goes through forward, the TD-CN
 and an Adam step; the script prints steps/s per mode and the ratio to fp32 eager, measured in one
 run. The modes are fp32 eager, bf16 autocast, and bf16 + ``torch.compile``, on CUDA and on the
 CPU alike (compiling on a CPU needs a C++ compiler; the compile time is not counted, only steps
-after two warm-up steps). Paper-size models by default (``--small``: the demo's models).
+after two warm-up steps). Paper-size models by default (``--small``: the demo's models);
+``tfgan`` is the vocoder's adversarial step (generator and both discriminators, batch 16 of
+1-s segments, in fp32: its recipe has no bf16 path), for ``tdpr plan``.
 ``--json FILE`` also writes the figures for ``tdpr plan``.
 
 Run: ``python bench/bench_train.py [--device cpu] [--small] [--batch 12] [--seconds 5]``.
@@ -20,13 +22,46 @@ import time
 import torch
 
 from tdpr.models import build_model, count_parameters
+from tdpr.models.tfgan import FrequencyDiscriminator, MultiScaleDiscriminator
 from tdpr.train.losses import TDCNNLoss
+from tdpr.train.vocoder_losses import GeneratorLoss, gan_step
 
 SMALL = {
     "seanet": {"base_channels": 6},
     "audiounet": {"channels": (16, 32, 64, 64), "kernels": (33, 17, 9, 9)},
     "demucs": {"channels": 16, "depth": 5},
 }
+SMALL_TFGAN = {"mult": 32, "n_residual_layers": 2}
+VOCODER_BATCH, VOCODER_SAMPLES = 16, 16_000
+
+
+def vocoder_steps_per_second(device: torch.device, steps: int, small: bool) -> float:
+    """Steps/s of the TFGAN recipe past ``adv_start_step`` (the expensive part), fp32."""
+    torch.manual_seed(0)
+    gen = build_model("tfgan", **(SMALL_TFGAN if small else {})).to(device)
+    discs = [MultiScaleDiscriminator().to(device), FrequencyDiscriminator().to(device)]
+    d_params = [p for d in discs for p in d.parameters()]
+    opts = (torch.optim.Adam(gen.parameters(), 2e-4), torch.optim.Adam(d_params, 2e-4))
+    loss = GeneratorLoss().to(device)
+    x = 0.1 * torch.randn(VOCODER_BATCH, 1, VOCODER_SAMPLES, device=device)
+
+    def step() -> None:
+        gan_step(gen, discs, opts, x, 1, 0, loss=loss)
+
+    return _timed(step, steps, device)
+
+
+def _timed(step, steps: int, device: torch.device) -> float:
+    for _ in range(2):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps / (time.perf_counter() - start)
 
 
 #: mode name -> (bf16 autocast, torch.compile)
@@ -52,16 +87,7 @@ def steps_per_second(name, kwargs, device, batch, samples, steps, bf16, compile_
         loss.backward()
         opt.step()
 
-    for _ in range(2):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps / (time.perf_counter() - start)
+    return _timed(step, steps, device)
 
 
 def main() -> None:
@@ -71,7 +97,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="crop length at 16 kHz")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--small", action="store_true", help="the demo's small models")
-    parser.add_argument("--models", nargs="+", default=list(SMALL))
+    parser.add_argument("--models", nargs="+", default=list(SMALL), choices=[*SMALL, "tfgan"])
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--json", metavar="FILE", help="also write {model: {mode: steps/s}}")
     args = parser.parse_args()
@@ -84,6 +110,11 @@ def main() -> None:
     print("|---|---|" + "---|" * len(modes))
     figures = {}
     for name in args.models:
+        if name == "tfgan":
+            rate = vocoder_steps_per_second(device, args.steps, args.small)
+            figures[name] = {"fp32": rate}
+            print(f"| tfgan (batch {VOCODER_BATCH} x 1 s) | | {rate:.2f} steps/s | | |", flush=True)
+            continue
         kwargs = SMALL[name] if args.small else {}
         params = count_parameters(build_model(name, **kwargs))
         rates = [
