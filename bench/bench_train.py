@@ -32,18 +32,31 @@ SMALL = {
     "demucs": {"channels": 16, "depth": 5},
 }
 SMALL_TFGAN = {"mult": 32, "n_residual_layers": 2}
+TINY_TFGAN = {"mult": 8, "n_residual_layers": 1}
+#: The test configuration's models (.test/config.yaml): a dry run of the code paths only.
+TINY = {
+    "seanet": {"base_channels": 2, "strides": [2, 4], "latent_dim": 4},
+    "audiounet": {"channels": [4, 8], "kernels": [9, 5], "bottleneck_kernel": 3, "final_kernel": 3},
+    "demucs": {"channels": 4, "depth": 3, "lstm_layers": 1},
+}
 VOCODER_BATCH, VOCODER_SAMPLES = 16, 16_000
 
 
-def vocoder_steps_per_second(device: torch.device, steps: int, small: bool) -> float:
+def vocoder_steps_per_second(
+    device: torch.device,
+    steps: int,
+    arch: dict,
+    batch: int = VOCODER_BATCH,
+    samples: int = VOCODER_SAMPLES,
+) -> float:
     """Steps/s of the TFGAN recipe past ``adv_start_step`` (the expensive part), fp32."""
     torch.manual_seed(0)
-    gen = build_model("tfgan", **(SMALL_TFGAN if small else {})).to(device)
+    gen = build_model("tfgan", **arch).to(device)
     discs = [MultiScaleDiscriminator().to(device), FrequencyDiscriminator().to(device)]
     d_params = [p for d in discs for p in d.parameters()]
     opts = (torch.optim.Adam(gen.parameters(), 2e-4), torch.optim.Adam(d_params, 2e-4))
     loss = GeneratorLoss().to(device)
-    x = 0.1 * torch.randn(VOCODER_BATCH, 1, VOCODER_SAMPLES, device=device)
+    x = 0.1 * torch.randn(batch, 1, samples, device=device)
 
     def step() -> None:
         gan_step(gen, discs, opts, x, 1, 0, loss=loss)
@@ -97,6 +110,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="crop length at 16 kHz")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--small", action="store_true", help="the demo's small models")
+    parser.add_argument("--tiny", action="store_true", help="the tests' tiny models")
     parser.add_argument("--models", nargs="+", default=list(SMALL), choices=[*SMALL, "tfgan"])
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--json", metavar="FILE", help="also write {model: {mode: steps/s}}")
@@ -111,23 +125,32 @@ def main() -> None:
     figures = {}
     for name in args.models:
         if name == "tfgan":
-            rate = vocoder_steps_per_second(device, args.steps, args.small)
+            arch = TINY_TFGAN if args.tiny else SMALL_TFGAN if args.small else {}
+            # the recipe's batch of 16 x 1 s, except in a --tiny dry run
+            size = (args.batch, int(args.seconds * 16000)) if args.tiny else ()
+            rate = vocoder_steps_per_second(device, args.steps, arch, *size)
             figures[name] = {"fp32": rate}
+            write_json(args, gpu, figures)
             print(f"| tfgan (batch {VOCODER_BATCH} x 1 s) | | {rate:.2f} steps/s | | |", flush=True)
             continue
-        kwargs = SMALL[name] if args.small else {}
+        kwargs = TINY[name] if args.tiny else SMALL[name] if args.small else {}
         params = count_parameters(build_model(name, **kwargs))
-        rates = [
-            steps_per_second(
-                name, kwargs, device, args.batch, int(args.seconds * 16000), args.steps, b, c
+        rates, figures[name] = [], {}
+        for mode, bf16, compile_ in modes:
+            crop = int(args.seconds * 16000)
+            rates.append(
+                steps_per_second(name, kwargs, device, args.batch, crop, args.steps, bf16, compile_)
             )
-            for _, b, c in modes
-        ]
+            figures[name][mode] = rates[-1]
+            write_json(args, gpu, figures)  # after each mode: a run stopped later keeps it
         cells = [f"{r:.2f} steps/s ({r / rates[0]:.2f}x)" for r in rates]
         print(f"| {name} | {params / 1e6:.1f} M | " + " | ".join(cells) + " |", flush=True)
-        figures[name] = {m[0]: r for m, r in zip(modes, rates, strict=True)}
+
+
+def write_json(args: argparse.Namespace, device: str, figures: dict) -> None:
+    """``--json``: ``{"meta": ..., "steps_per_second": {model: {mode: steps/s}}}``."""
     if args.json:
-        meta = {"device": gpu, "torch": torch.__version__, "batch": args.batch}
+        meta = {"device": device, "torch": torch.__version__, "batch": args.batch}
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "steps_per_second": figures}, f, indent=1)
 

@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 FIGURES = BENCH / "gpu_figures.json"
 TDCNNS = ("seanet", "audiounet", "demucs")
-#: Seconds per stage on a GPU (sum about 7.5 minutes); the dry run has its own.
-LIMITS = {"tests": 60, "train": 70, "tfgan": 30, "loader": 75, "enhance": 60, "ddp": 50}
+#: Seconds per stage on a GPU (at most 8 minutes in all; the training limit is per model, and
+#: a model stopped at it keeps the modes it finished); the dry run allows 5 times as much.
+LIMITS = {"tests": 40, "train": 90, "tfgan": 25, "loader": 60, "enhance": 45, "ddp": 40}
 DDP_CONFIG = """models:
   seanet:
     arch: {base_channels: 8}
@@ -94,7 +95,7 @@ def ddp_stage(dry: bool, work: Path, log: list[str]) -> None:
     cmd += ["--train-manifest", str(clips / "train.csv")]
     cmd += ["--valid-manifest", str(clips / "validation.csv")]
     cmd += ["--device", "cpu" if dry else "cuda", "--threads", "2" if dry else "8"]
-    run_stage("DDP: tdpr train --nproc 2", cmd, LIMITS["ddp"] * (3 if dry else 1), log)
+    run_stage("DDP: tdpr train --nproc 2", cmd, LIMITS["ddp"] * (5 if dry else 1), log)
 
 
 def merge_figures(parts: list[Path], out: Path) -> None:
@@ -122,12 +123,14 @@ def main() -> int:
     results = args.results or (work / "RESULTS.md" if dry else BENCH / "RESULTS.md")
     figures = work / "gpu_figures.json" if dry else FIGURES
     py, log, start = sys.executable, [], time.monotonic()
-    scale = 3 if dry else 1  # the CPU compiles slowly
+    scale = 5 if dry else 1  # a shared CPU compiles slowly
 
+    # modules needing what the GPU machine lacks (music21, selenium) are skipped, not fatal
     tests = [py, "-m", "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", "tests"]
+    tests += ["--continue-on-collection-errors"]
     run_stage("cuda test tier", tests, LIMITS["tests"] * scale, log)
 
-    size = ["--small", "--batch", "2", "--seconds", "0.5", "--steps", "1"] if dry else []
+    size = ["--tiny", "--batch", "2", "--seconds", "0.5", "--steps", "1"] if dry else []
     device = ["--device", "cpu" if dry else "cuda"]
     parts = []
     for name in ("seanet",) if dry else TDCNNS:
@@ -156,7 +159,7 @@ def main() -> int:
 
     enhance = [py, str(BENCH / "bench_enhance.py"), *device]
     enhance += (
-        ["--models", "seanet", "--seconds", "3", "--repeats", "1"]
+        ["--tiny", "--models", "seanet", "--seconds", "3", "--repeats", "1"]
         if dry
         else ["--seconds", "30", "--repeats", "2"]
     )
