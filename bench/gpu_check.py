@@ -124,6 +124,10 @@ def main() -> int:
     figures = work / "gpu_figures.json" if dry else FIGURES
     py, log, start = sys.executable, [], time.monotonic()
     scale = 5 if dry else 1  # a shared CPU compiles slowly
+    if dry:
+        # One thread per process: the dry run checks code paths, and OpenMP threads that spin
+        # on a busy machine slow every step down many times over.
+        os.environ["OMP_NUM_THREADS"] = "1"
 
     # modules needing what the GPU machine lacks (music21, selenium) are skipped, not fatal
     tests = [py, "-m", "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", "tests"]
@@ -159,7 +163,7 @@ def main() -> int:
 
     enhance = [py, str(BENCH / "bench_enhance.py"), *device]
     enhance += (
-        ["--tiny", "--models", "seanet", "--seconds", "3", "--repeats", "1"]
+        ["--tiny", "--models", "seanet", "--seconds", "3", "--repeats", "1", "--threads", "1"]
         if dry
         else ["--seconds", "30", "--repeats", "2"]
     )
