@@ -129,9 +129,10 @@ def main() -> None:
             # the recipe's batch of 16 x 1 s, except in a --tiny dry run
             size = (args.batch, int(args.seconds * 16000)) if args.tiny else ()
             rate = vocoder_steps_per_second(device, args.steps, arch, *size)
+            batch, samples = size or (VOCODER_BATCH, VOCODER_SAMPLES)
             figures[name] = {"fp32": rate}
             write_json(args, gpu, figures)
-            print(f"| tfgan (batch {VOCODER_BATCH} x 1 s) | | {rate:.2f} steps/s | | |", flush=True)
+            print(f"| tfgan (batch {batch} x {samples / 16000:g} s) | | {rate:.2f} steps/s | | |")
             continue
         kwargs = TINY[name] if args.tiny else SMALL[name] if args.small else {}
         params = count_parameters(build_model(name, **kwargs))
