@@ -72,14 +72,23 @@ def devices(choice: str | None) -> list[str]:
     return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
+#: The tests' tiny models (.test/config.yaml), for a dry run of the code paths (``--tiny``).
+TINY = {
+    "seanet": {"base_channels": 2, "strides": [2, 4], "latent_dim": 4},
+    "audiounet": {"channels": [4, 8], "kernels": [9, 5], "bottleneck_kernel": 3, "final_kernel": 3},
+    "demucs": {"channels": 4, "depth": 3, "lstm_layers": 1},
+    "tfgan": {"mult": 8, "n_residual_layers": 1},
+}
+
+
 def speed_table(args: argparse.Namespace, audio: np.ndarray) -> None:
     """RTF per model, device and dtype, without and with TD-PR (random paper-size weights)."""
-    vocoder = build_model("tfgan")
+    vocoder = build_model("tfgan", **(TINY["tfgan"] if args.tiny else {}))
     print(f"# vocoder: tfgan, {count_parameters(vocoder) / 1e6:.1f} M parameters")
     print("| model | params | device | dtype | RTF, no phase repair | RTF, with TD-PR |")
     print("|---|---|---|---|---|---|")
     for name in args.models:
-        model = build_model(name)
+        model = build_model(name, **(TINY[name] if args.tiny else {}))
         for device in devices(args.device):
             for dtype in args.dtypes:
                 with torch.inference_mode():
@@ -135,6 +144,7 @@ def main() -> None:
     parser.add_argument("--device", help="only this device (default: cpu, and cuda if any)")
     parser.add_argument("--trained", type=Path, metavar="RESULTS", help="a workflow's results/")
     parser.add_argument("--clips", type=int, default=4, help="test clips for --trained (4)")
+    parser.add_argument("--tiny", action="store_true", help="the tests' tiny models (dry run)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

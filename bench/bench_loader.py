@@ -63,7 +63,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=5.0, help="crop length")
     parser.add_argument("--clip-seconds", type=float, default=30.0)
-    parser.add_argument("--clips", type=int, default=48, help="synthetic clips to write")
+    parser.add_argument(
+        "--clips", type=int, default=0, help="synthetic clips (at least the timed batches')"
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2, 4])
     parser.add_argument("--batches", type=int, default=8, help="timed batches per count")
     parser.add_argument("--steps", type=int, default=5, help="timed training steps")
@@ -76,7 +78,8 @@ def main() -> None:
     pin = device.type == "cuda"
     name = torch.cuda.get_device_name(device) if pin else f"CPU ({os.cpu_count()} cores)"
     with tempfile.TemporaryDirectory() as tmp:
-        clips = write_clips(Path(tmp), args.clips, args.clip_seconds)
+        n_clips = max(args.clips, args.batch * (args.batches + 1))  # one epoch covers the run
+        clips = write_clips(Path(tmp), n_clips, args.clip_seconds)
         data = TrainCropDataset(clips, int(args.seconds * RATE), seed=0)
         loader = {
             w: batches_per_second(data, args.batch, w, args.batches, pin) for w in args.workers

@@ -4,7 +4,8 @@ One Snakemake run of the tiny configuration with ``--workflow-profile profiles/s
 both tests. Every job goes through sbatch, and one training job is given a one-minute time
 limit and enough epochs to outlast it: SLURM kills it (TIMEOUT), Snakemake resubmits it
 (``retries: 1`` of the profile), the resubmitted job resumes from the checkpoint the killed one
-left, and the run completes.
+left, and the run completes. Another training asks two GPUs (``gpu=2``): the rule trains it in
+two processes (torchrun, DDP with gloo, as the node's GPUs are fake) through the same profile.
 
 By default the run makes the whole tiny workflow to completion (about 50 jobs, about 10 minutes
 on 2 cores: every SLURM job parses the workflow twice, batch script then srun step, before its
@@ -69,6 +70,7 @@ class Run:
     jobs: list[dict[str, str]]
     victim: str | None = None  # the model whose training is killed at its time limit
     epochs: int = 0
+    ddp: str | None = None  # the model trained in two processes (resources gpu=2)
 
     @property
     def output(self) -> str:
@@ -198,16 +200,17 @@ def run(cluster: SlurmCluster, tmp_path_factory) -> Run:
     if until and not FULL:
         args += ["--until", *until]
     configfiles = [str(TINY)]
-    victim, epochs = None, 0
+    victim, epochs, ddp = None, 0, None
     if "train_model" in rules:
-        victim = next(iter(merged_config(TINY)["models"]))
+        victim, ddp = list(merged_config(TINY)["models"])[:2]
         epochs = math.ceil(TRAIN_SECONDS / seconds_per_epoch(victim, base / "calibration"))
         override = base / "long-training.yaml"
         override.write_text(yaml.safe_dump({"models": {victim: {"train": {"epochs": epochs}}}}))
         limit = f"(1 if attempt == 1 else 10) if wildcards.model == '{victim}' else 10"
         configfiles.append(str(override))
         args += ["--set-threads", "train_model=1"]
-        args += ["--set-resources", f"train_model:runtime={limit}"]
+        gpus = f"2 if wildcards.model == '{ddp}' else 1"
+        args += ["--set-resources", f"train_model:runtime={limit}", f"train_model:gpu={gpus}"]
 
     args += ["--configfile", *configfiles]
     start = time.monotonic()
@@ -225,7 +228,7 @@ def run(cluster: SlurmCluster, tmp_path_factory) -> Run:
     (base / "snakemake.out").write_text(result.stdout + result.stderr)
     jobs = cluster.sacct("JobID,JobName,State,Comment,Timelimit,Elapsed")
     counts = job_stats(result.stdout + result.stderr)
-    return Run(workdir, result, seconds, args, counts, jobs, victim, epochs)
+    return Run(workdir, result, seconds, args, counts, jobs, victim, epochs, ddp)
 
 
 def test_tiny_workflow_completes_with_every_job_on_slurm(run: Run, cluster: SlurmCluster) -> None:
@@ -276,3 +279,16 @@ def test_training_killed_at_its_time_limit_resumes_from_its_checkpoint(run: Run)
     history = pd.read_csv(run.workdir / f"results/models/{run.victim}/history.csv")
     assert list(history["epoch"]) == list(range(1, run.epochs + 1))
     assert (run.workdir / f"results/models/{run.victim}/model.pt").is_file()
+
+
+def test_a_training_asking_two_gpus_trains_in_two_processes(run: Run) -> None:
+    if run.ddp is None:
+        pytest.skip("rule train_model is not in the workflow (snakemake --list-rules)")
+    assert run.result.returncode == 0, run.tail()
+    name = f"rule_train_model_wildcards_{run.ddp}"
+    assert [j["State"] for j in run.jobs if j["Comment"] == name] == ["COMPLETED"]
+    log = (run.workdir / f"logs/train_model/{run.ddp}.log").read_text()
+    assert "--nproc-per-node=2" in log and "distributed | rank 0 of 2 on cpu" in log, log[-3000:]
+    history = pd.read_csv(run.workdir / f"results/models/{run.ddp}/history.csv")
+    assert history["valid_lsd"].notna().all() and len(history) >= 1
+    assert (run.workdir / f"results/models/{run.ddp}/model.pt").is_file()
