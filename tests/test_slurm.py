@@ -46,6 +46,7 @@ pytestmark = pytest.mark.slurm
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "profiles" / "slurm"
 TINY = ROOT / ".test" / "config.yaml"
+PAPER_SYSTEMS = ROOT / ".test/paper-systems.yaml"  # the cluster run needs no phase variants
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 #: Rules the default run goes up to (``--until``), with everything they depend on. None may
 #: depend on another: Snakemake stops at the first of them it meets on a path.
@@ -199,7 +200,7 @@ def run(cluster: SlurmCluster, tmp_path_factory) -> Run:
     until = [rule for rule in UNTIL if rule in rules]
     if until and not FULL:
         args += ["--until", *until]
-    configfiles = [str(TINY)]
+    configfiles = [str(TINY), str(PAPER_SYSTEMS)]
     victim, epochs, ddp = None, 0, None
     if "train_model" in rules:
         victim, ddp = list(merged_config(TINY)["models"])[:2]

@@ -130,6 +130,7 @@ def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, name
 
 
 TINY = str(ROOT / ".test/config.yaml")
+PAPER_SYSTEMS = str(ROOT / ".test/paper-systems.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -286,8 +287,9 @@ def test_tiny_workflow_with_bf16_and_compile_reaches_table_1(tmp_path: Path) -> 
     workdir = tmp_path / "work"
     workdir.mkdir()
     result = snakemake(
-        workdir, "--cores", "2", "--configfile", TINY, str(override), "--until", "make_table"
-    )
+        workdir, "--cores", "2", "--configfile", TINY, PAPER_SYSTEMS, str(override),
+        "--until", "make_table",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     table = pd.read_csv(workdir / "results/tables/table1.csv", comment="#", index_col=0)
     assert np.isfinite(table[["2.5 kHz", "4 kHz", "AVG"]].to_numpy(dtype=float)).all()
