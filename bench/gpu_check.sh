@@ -11,7 +11,10 @@
 # /opt/torch/.venv/bin/python3 when it exists, else python3). The packages it lacks are
 # installed from bench/wheelhouse/ (no index, no dependency resolution: the wheelhouse holds
 # exactly what is missing); the project itself is used in place (PYTHONPATH=src), so nothing
-# else is built or fetched. Stages and their time limits: bench/gpu_check.py.
+# else is built or fetched. Stages and their time limits: bench/gpu_check.py. bench/wheelhouse/
+# is git-ignored: a tool that copies the working tree to the GPU machine must be told to carry
+# it. The figures land in bench/RESULTS.md and bench/gpu_figures.json of the copy there: bring
+# them back (and commit them) from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -z "${PYTHON:-}" ]]; then
