@@ -55,8 +55,9 @@ FULL = os.environ.get("TDPR_SLURM_QUICK") != "1"
 RUN_TIMEOUT = 1800 if FULL else 900  # s: the Snakemake run (about 10 or 4.5 minutes here)
 #: Seconds of training the model under test is given: more than a first attempt can do before
 #: its one-minute limit is enforced (SLURM checks limits every 30 s, so the kill comes 60-95 s
-#: after the start, the first ~10 s of which go to starting Snakemake and torch).
-TRAIN_SECONDS = 100
+#: after the start, the first ~10 s of which go to starting Snakemake and torch). Twice that,
+#: so that a calibration run on a busier moment of a shared machine still leaves a margin.
+TRAIN_SECONDS = 200
 
 
 @dataclass
