@@ -281,11 +281,18 @@ def write_extended_table(
         "best per column and cutoff among realisable systems (the +GT-phase oracles excluded)."
     )
     caption = _caption(title, convention, table)
-    spec = {m.title: (m.decimals, m.better) for m in METRICS.values()}
-    best = {c: spec.get(c, (2, BOLD_LOWER))[1] for c in table.columns}
-    decimals = {c: spec.get(c, (2, BOLD_LOWER))[0] for c in table.columns}
+    best, decimals = _metric_formats(table.columns)
     exclude = [*table.attrs.get("oracles", []), GROUND_TRUTH]
     write_formats(table, csv, md, tex, caption, best, decimals, exclude, group_level="Cutoff")
+
+
+def _metric_formats(columns: Iterable[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """Direction and decimals of each metric column (by its title; unknown: lower, 2)."""
+    spec = {m.title: (m.decimals, m.better) for m in METRICS.values()}
+    columns = list(columns)
+    best = {c: spec.get(c, (2, BOLD_LOWER))[1] for c in columns}
+    decimals = {c: spec.get(c, (2, BOLD_LOWER))[0] for c in columns}
+    return best, decimals
 
 
 def write_phase_study_table(
@@ -303,9 +310,7 @@ def write_phase_study_table(
         "Means over test clips; 'all' is the mean over cutoffs. Bold: best per column and cutoff."
     )
     caption = _caption(title, convention, table)
-    spec = {m.title: (m.decimals, m.better) for m in METRICS.values()}
-    best = {c: spec.get(c, (2, BOLD_LOWER))[1] for c in table.columns}
-    decimals = {c: spec.get(c, (2, BOLD_LOWER))[0] for c in table.columns}
+    best, decimals = _metric_formats(table.columns)
     write_formats(table, csv, md, tex, caption, best, decimals, group_level="Cutoff")
 
 
