@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 import soundfile as sf
 from conftest import SHARED
 from music21 import midi
+from rendered import have_renderer
 from scipy.signal import butter, sosfiltfilt
 
 from tdpr.data import demo
@@ -44,16 +44,8 @@ EXCERPTS = ["schumann_clara/polonaise_op1n2", "joplin/maple_leaf_rag", "chopin/m
 MAX_SECONDS = 10.0
 
 
-def _have_renderer() -> bool:
-    try:
-        find_soundfont()
-    except DemoDataError:
-        return False
-    return shutil.which("fluidsynth") is not None
-
-
 needs_fluidsynth = pytest.mark.skipif(
-    not _have_renderer(),
+    not have_renderer(),
     reason=f"FluidSynth or its SoundFont is not installed ({APT_COMMAND}); CI installs them",
 )
 
