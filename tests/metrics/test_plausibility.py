@@ -2,7 +2,12 @@
 
 The ranking test runs on real rendered piano: the ground truth's magnitude with a random phase,
 with a Griffin-Lim phase (from a random start) and with its own phase must come out worse to
-better on every alignment-free measure and on AP-BWE's time and frequency differences.
+better on every new measure that does not need sample alignment: AP-BWE's LSD, APD-IAF and
+APD-GD, the consistency error and the IF-deviation distance. APD-IP is the exception, and
+provably so: ``-x`` has the magnitude of ``x``, so a perfect phase retrieval may return it, and
+it scores π on APD-IP, worse than a random phase's π/√3, while every other measure scores it 0
+(``test_apd_ip_ranks_a_perfect_phase_retrieval_below_random``). No ranking of magnitude-only
+phase estimates on APD-IP can therefore be expected; the ranking test asserts chance level.
 """
 
 import math
@@ -13,7 +18,7 @@ import torch
 from rendered import needs_fluidsynth, piano
 
 from tdpr.dsp.stft import istft, stft
-from tdpr.metrics.apbwe import phase_distances
+from tdpr.metrics.apbwe import lsd, phase_distances
 from tdpr.metrics.plausibility import consistency_db, if_deviation_distance, wasserstein_1d
 from tdpr.phase.griffinlim import griffin_lim
 
@@ -98,16 +103,38 @@ def test_random_gla_and_own_phase_rank_worse_to_better_on_real_piano():
         y = istft(built, length=length)
         scores[name] = {
             **{k: v.item() for k, v in phase_distances(x, y).items()},
+            "lsd": lsd(x, y).item(),
             "consistency": consistency_db(built).item(),
             "if_deviation": if_deviation_distance(x, y, FS, 2500).item(),
         }
-    for metric in ("apd_iaf", "apd_gd", "consistency", "if_deviation"):
+    for metric in ("lsd", "apd_iaf", "apd_gd", "consistency", "if_deviation"):
         values = [scores[name][metric] for name in ("random", "gla", "own")]
         assert values[0] > values[1] > values[2], (metric, values)
-    # APD-IP cannot rank Griffin-Lim above random: its phase is plausible but not the ground
-    # truth's (even -x has |STFT(x)|), so it sits at chance level like a random phase.
+    # APD-IP cannot rank Griffin-Lim above random: its phase is plausible but not aligned with
+    # the ground truth's (see the sign-flip test below), so it sits at chance like a random one.
     chance = math.pi / math.sqrt(3)
     assert scores["random"]["apd_ip"] == pytest.approx(chance, abs=0.05)
     assert scores["gla"]["apd_ip"] == pytest.approx(chance, abs=0.1)
     assert scores["own"]["apd_ip"] < 0.01  # float round-off of the resynthesis only
     assert np.isfinite(list(scores["gla"].values())).all()
+
+
+@needs_fluidsynth
+def test_apd_ip_ranks_a_perfect_phase_retrieval_below_random():
+    """``-x`` is an exact solution of phase retrieval from ``|STFT(x)|``; APD-IP calls it worst."""
+    x = torch.from_numpy(piano(6.0)).float()
+    flipped = -x
+    assert torch.equal(stft(flipped).abs(), stft(x).abs())
+    spec = stft(x)
+    scrambled = istft(torch.polar(spec.abs(), random_phase(spec.shape)), length=x.shape[-1])
+    flip, rand = phase_distances(x, flipped), phase_distances(x, scrambled)
+    assert flip["apd_ip"].item() == pytest.approx(math.pi, abs=1e-3)  # every bin off by π
+    assert flip["apd_ip"] > rand["apd_ip"]
+    # The differences along time and frequency cancel the flip; only AP-BWE's kept first frame
+    # and first bin (-φ[0]) see it, 1 of 188 frames and 1 of 1025 bins.
+    assert flip["apd_iaf"] < 0.02 * rand["apd_iaf"]
+    assert flip["apd_gd"] < 0.01 * rand["apd_gd"]
+    assert lsd(x, flipped).item() == 0.0
+    assert consistency_db(stft(flipped)).item() < -100
+    ifd = if_deviation_distance(torch.stack([x, x]), torch.stack([flipped, scrambled]), FS, 2500)
+    assert ifd[0] < 1e-3 * ifd[1]  # float round-off of the angle only

@@ -21,7 +21,10 @@ meaningful for an estimate that is delayed, or whose phase is plausible but diff
 :mod:`tdpr.metrics.plausibility` for that). A random phase scores ``π/√3 ≈ 1.81`` on APD-IP
 (a uniform wrapped error) and about 1.4-1.5 on APD-IAF and APD-GD (the frames overlap, so the
 differences of two random phases are not uniform); a delayed copy or a Griffin-Lim phase of the
-right magnitude also scores about 1.8 on APD-IP, while its IAF and GD errors fall.
+right magnitude also scores about 1.8 on APD-IP, while its IAF and GD errors fall. ``-x``, an
+exact solution of phase retrieval from ``|STFT(x)|``, scores π, worse than random: APD-IP can
+rank a phase estimate only when the estimate is anchored to the reference (a known band, a
+warm start), never a retrieval from the magnitude alone.
 
 Inputs are float tensors ``(T,)`` or ``(B, T)`` on any device; the outputs are ``()`` or ``(B,)``
 on the same device. AP-BWE hard-codes 1025 bins; ``n_fft`` and ``hop`` are arguments here, with
