@@ -96,6 +96,35 @@ def test_chunked_is_close_to_whole_with_a_tiny_tfgan():
     assert np.sqrt(np.mean((chunked - whole) ** 2)) < 5e-3 * rms
 
 
+class RecordingVocoder(FirVocoder):
+    """The FIR stand-in, noting the input dtype and the autocast state of every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[torch.dtype, bool]] = []
+
+    def vocode(self, audio: torch.Tensor) -> torch.Tensor:
+        self.calls.append((audio.dtype, torch.is_autocast_enabled("cpu")))
+        return super().vocode(audio)
+
+
+def test_bfloat16_runs_the_td_cnn_in_bf16_and_the_vocoder_in_float32():
+    audio, model = music(2.0), tiny_seanet()
+    vocoder = RecordingVocoder()
+    fast = Enhancer(model, vocoder, dtype="bfloat16").enhance(audio)
+    assert vocoder.calls and set(vocoder.calls) == {(torch.float32, False)}
+    # The same output as repairing the bf16 TD-CNN output in float32 by hand:
+    plain = Enhancer(model, None, dtype="bfloat16").enhance(audio)
+    assert not np.array_equal(plain, Enhancer(model, None).enhance(audio))  # bf16 did run
+    by_hand = Enhancer(IdentityModel(), FirVocoder()).enhance(plain)
+    np.testing.assert_allclose(fast, by_hand, atol=1e-4, rtol=0)
+
+
+class IdentityModel(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 @pytest.mark.parametrize("fade", [0.05, 0.0])
 def test_no_step_at_the_joins(fade):
     t = np.arange(3 * RATE) / RATE

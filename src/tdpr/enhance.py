@@ -12,10 +12,13 @@ chunked output equals whole-signal output up to float error for models whose rec
 fits in the context. (Demucs is the exception: its BLSTM sees the whole segment and its padding
 is centred, so, as with Demucs's own split inference, chunks differ slightly from one pass.)
 
-Precision: ``dtype="bfloat16"`` runs both networks under bfloat16 autocast (convolutions and
-matrix products in bf16, the STFTs of phase repair and the output in float32). On CPUs with
-native bf16 (AVX512-BF16, AMX) this is the fast path; ``bench/bench_enhance.py`` measures its
-speed and its LSD distance to the float32 output.
+Precision: ``dtype="bfloat16"`` runs the TD-CNN under bfloat16 autocast (convolutions and
+matrix products in bf16, its residual sum and output in float32). The vocoder of TD-PR and the
+STFTs of phase repair stay in float32: the vocoder is small (about a fifth of AudioUNet's cost
+with TD-PR), and its phase, the whole point of TD-PR, is what bf16 rounding moves most (in bf16
+it alone moves the demo's TD-PR outputs by about 0.3 LSD more). On CPUs with native bf16
+(AVX512-BF16, AMX) this is the fast path; ``bench/bench_enhance.py`` measures its speed and its
+LSD distance to the float32 output.
 
 Phase repair: ``phase="vocoder"`` (TD-PR) runs chunk by chunk with the TD-CNN, as above. The
 other sources (``griffinlim``, ``pghi``) act on a whole signal (Griffin-Lim's iterations and
@@ -118,7 +121,8 @@ class Enhancer:
         context_seconds: audio added on each side of a chunk (default 1 s; at least 1024
             samples is advisable with phase repair).
         crossfade_seconds: overlap of neighbouring chunks (0: hard joins).
-        dtype: ``"float32"`` or ``"bfloat16"`` (autocast of both networks).
+        dtype: ``"float32"`` or ``"bfloat16"`` (autocast of the TD-CNN; the vocoder stays
+            float32).
         phase: a phase source (``vocoder``, ``griffinlim``, ``pghi``) or None for none; by
             default ``vocoder`` when a vocoder is given.
         band: ``full`` or ``hf`` (needs ``cutoff_hz``, the input's bandwidth).
@@ -206,13 +210,11 @@ class Enhancer:
         (TD-PR); whole-signal sources are left to :meth:`repair_whole`."""
         x = torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))
         bf16 = self.dtype == "bfloat16"
-        with (
-            torch.inference_mode(),
-            torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16),
-        ):
-            y = self.model(x.to(self.device).view(1, 1, -1))[0, 0].float()
+        with torch.inference_mode():
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+                y = self.model(x.to(self.device).view(1, 1, -1))[0, 0].float()
             if self.phase == "vocoder":
-                y = self.repair(y)
+                y = self.repair(y)  # float32: see "Precision" in the module docstring
             return y.float().cpu().numpy()
 
     def _segment(self, chunk: Chunk, blocks: Iterator[np.ndarray], buf: list, start: int):

@@ -20,8 +20,9 @@ than 513 samples at 16 kHz stops the command with no output). A file found to ho
 while it is processed gets no output file, and the command stops there with exit status 2; files
 finished before it are kept (each output is written atomically).
 
---dtype bfloat16 runs both networks under bf16 autocast: on CPUs with native bf16 (AVX512-BF16,
-AMX) about twice as fast, within about 0.01 LSD of float32 (bench/bench_enhance.py).
+--dtype bfloat16 runs the TD-CNN under bf16 autocast (the vocoder stays float32): on CPUs with
+native bf16 (AVX512-BF16, AMX) about twice as fast, but bf16 rounding noise fills nearly empty
+spectral bins, so the output's LSD differs from float32's (bench/bench_enhance.py).
 
 examples:
   tdpr enhance low.wav enhanced.wav --model seanet.pt --vocoder tfgan.pt
@@ -87,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dtype",
         choices=DTYPES,
         default="float32",
-        help="precision of the networks (default: float32; bfloat16: autocast)",
+        help="precision of the TD-CNN (float32; bfloat16: autocast; the vocoder stays float32)",
     )
 
 
