@@ -13,7 +13,11 @@ CUDA runs are added when a GPU is present. Each cell is run in float32 and in bf
 run (``RESULTS/models/*/model.pt``, ``RESULTS/vocoder/tfgan.pt``) enhance the first
 ``--clips`` clips of its 3-kHz test set in both dtypes, with TD-PR; the outputs are rounded to
 16 bits as the workflow stores them, and the table gives the LSD between the two outputs and
-the LSD of each against the clean clip (Table 1's number) with their difference.
+the LSD of each against the clean clip (Table 1's number) with their difference. For scale, it
+also runs float32 on the same input moved by one 16-bit step at random (each sample +1, 0 or
+-1 LSB, seeded; an inaudible change, the size of a different rounding of the stored test file)
+and gives the same two figures for that output: how far LSD moves when nothing but the input's
+last bit changes.
 Run: ``python bench/bench_enhance.py [--trained results] [--device cpu]``.
 """
 
@@ -110,9 +114,14 @@ def accuracy_table(results: Path, clips: int, device: str) -> None:
     refs = pd.read_csv(results / "clips" / "test.csv").set_index("clip_id")["path"]
     vocoder = load_model(results / "vocoder" / "tfgan.pt")
     print(f"# trained models of {results}, {len(tests)} clips of the 3-kHz test set, TD-PR on,")
-    print("# outputs rounded to 16 bits; LSD against the clean clip (Table 1) per dtype")
-    print("| model | LSD(fp32 out, bf16 out) | LSD fp32 | LSD bf16 | difference |")
-    print("|---|---|---|---|---|")
+    print("# outputs rounded to 16 bits; LSD against the clean clip (Table 1) per dtype;")
+    print("# 'input ±1 LSB': float32 on the input moved by one 16-bit step at random, for scale")
+    print(
+        "| model | LSD(fp32 out, bf16 out) | LSD fp32 | LSD bf16 | difference "
+        "| LSD(fp32 out, ±1 LSB out) | difference, ±1 LSB |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
     for name in TD_CNNS:
         path = results / "models" / name / "model.pt"
         if not path.is_file():
@@ -124,14 +133,24 @@ def accuracy_table(results: Path, clips: int, device: str) -> None:
             ref = torch.from_numpy(
                 sf.read(results / "clips" / refs[row["clip_id"]], dtype="float32")[0]
             )
+            nudged = (x + rng.integers(-1, 2, size=x.shape) / 32768.0).astype(np.float32)
             out = {}
-            for d in ("float32", "bfloat16"):
-                enhanced = Enhancer(model, vocoder, device, dtype=d).enhance(x)
-                out[d] = torch.from_numpy(quantize_pcm16(enhanced))
-            pair = float(lsd(out["float32"][None], out["bfloat16"][None]))
-            rows.append([pair, *(float(lsd(ref[None], out[d][None])) for d in out)])
-        pair, a, b = np.mean(rows, axis=0)
-        print(f"| {name} | {pair:.3f} | {a:.3f} | {b:.3f} | {b - a:+.3f} |", flush=True)
+            for key, audio, d in (
+                ("float32", x, "float32"),
+                ("bfloat16", x, "bfloat16"),
+                ("lsb", nudged, "float32"),
+            ):
+                enhanced = Enhancer(model, vocoder, device, dtype=d).enhance(audio)
+                out[key] = torch.from_numpy(quantize_pcm16(enhanced))
+            fp32 = out["float32"][None]
+            pairs = [float(lsd(fp32, out[k][None])) for k in ("bfloat16", "lsb")]
+            rows.append([*pairs, *(float(lsd(ref[None], out[k][None])) for k in out)])
+        pair, pair_lsb, a, b, c = np.mean(rows, axis=0)
+        print(
+            f"| {name} | {pair:.3f} | {a:.3f} | {b:.3f} | {b - a:+.3f} "
+            f"| {pair_lsb:.3f} | {c - a:+.3f} |",
+            flush=True,
+        )
 
 
 def main() -> None:
