@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import urllib.parse
@@ -44,6 +45,15 @@ def test_listen_names_what_is_missing(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in fake.iterdir()) == ["index.html", "service", "startup.js"]
 
 
+def _ctrl_c_works() -> None:
+    """In the child: take SIGINT's default action back (Python then raises KeyboardInterrupt).
+
+    A shell without job control starts background commands with SIGINT ignored, and children
+    inherit that: under ``pytest &`` the test's Ctrl-C would never reach ``tdpr listen``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_listen_serves_the_kit_and_says_where_results_are(tmp_path):
     webmushra = default_webmushra_dir()
     if webmushra is None or shutil.which("php") is None:
@@ -51,7 +61,9 @@ def test_listen_serves_the_kit_and_says_where_results_are(tmp_path):
     kit, port = _kit(tmp_path / "kit"), free_port()
     cmd = [sys.executable, "-c", "import sys; from tdpr.cli import main; sys.exit(main())"]
     cmd += ["listen", str(kit), "--webmushra", str(webmushra), "--port", str(port)]
-    listen = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    listen = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, text=True, env=os.environ.copy(), preexec_fn=_ctrl_c_works
+    )
     try:
         lines = [listen.stdout.readline() for _ in range(3)]
         url = lines[1].split()[-1]
@@ -79,3 +91,26 @@ def test_listen_serves_the_kit_and_says_where_results_are(tmp_path):
     assert main(["ratings", str(kit / "results"), "--out-dir", str(tmp_path / "figs")]) == 0
     assert (tmp_path / "figs/ab_preference.png").is_file()
     assert not (tmp_path / "figs/mos.png").exists()  # no MOS ratings, no Fig. 3
+
+
+def test_listen_stops_cleanly_on_sigterm(tmp_path):
+    """A process manager's SIGTERM stops the PHP server too and removes the temporary root."""
+    webmushra = default_webmushra_dir()
+    if webmushra is None or shutil.which("php") is None:
+        pytest.skip("needs webMUSHRA (TDPR_WEBMUSHRA=DIR) and php (Debian: php-cli)")
+    kit, port = _kit(tmp_path / "kit"), free_port()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    cmd = [sys.executable, "-c", "import sys; from tdpr.cli import main; sys.exit(main())"]
+    cmd += ["listen", str(kit), "--webmushra", str(webmushra), "--port", str(port)]
+    listen = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        [listen.stdout.readline() for _ in range(3)]
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5).read()
+    finally:
+        listen.terminate()
+        out, _ = listen.communicate(timeout=20)
+    assert listen.returncode == 0 and "Results:" in out
+    with pytest.raises(OSError):  # nothing listens on the port any more
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    assert list((tmp_path / "tmp").iterdir()) == []

@@ -5,13 +5,15 @@ root is assembled in a temporary folder from the webMUSHRA checkout (--webmushra
 $TDPR_WEBMUSHRA) and the kit; nothing is written into the checkout. PHP's built-in server
 (Debian package php-cli) serves it on 127.0.0.1, and webMUSHRA's own service/write.php appends
 every finished session to RESULTS/<testId>/*.csv (default KIT_DIR/results). The URL of each
-test is printed; on exit, where the results are and the command that draws Figs. 2 and 3.
+test is printed; on exit (Ctrl-C, or SIGTERM from a process manager: either stops the PHP server
+and removes the temporary root), where the results are and the command that draws Figs. 2 and 3.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import tempfile
 from pathlib import Path
 
@@ -38,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM handler: stop serving as Ctrl-C does, so the PHP server does not outlive us."""
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted, then say where the results are."""
     webmushra = args.webmushra or default_webmushra_dir()
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             server = serve(root, args.port)
         except RuntimeError as err:
             raise CLIError(f"{err} (is port {args.port} in use? try --port)") from err
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             print(f"webMUSHRA with the tests of {args.kit} on http://127.0.0.1:{args.port}/")
             for name, url in config_urls(root, args.port).items():
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
+            signal.signal(signal.SIGTERM, previous)
             server.terminate()
             server.wait(timeout=10)
     found = sorted(results.rglob("*.csv"))
