@@ -14,9 +14,9 @@ is centred, so, as with Demucs's own split inference, chunks differ slightly fro
 
 Precision: ``dtype="bfloat16"`` runs the TD-CNN under bfloat16 autocast (convolutions and
 matrix products in bf16, its residual sum and output in float32). The vocoder of TD-PR and the
-STFTs of phase repair stay in float32: the vocoder is small (about a fifth of AudioUNet's cost
-with TD-PR), and its phase, the whole point of TD-PR, is what bf16 rounding moves most (in bf16
-it alone moves the demo's TD-PR outputs by about 0.3 LSD more). On CPUs with native bf16
+STFTs of phase repair stay in float32: TD-PR costs about 0.2 RTF on 2 threads either way, and
+the vocoder's phase, the whole point of TD-PR, is what bf16 rounding moves most (a bf16 vocoder
+moved the demo's TD-PR outputs 0.2 to 0.35 LSD further from float32's). On CPUs with native bf16
 (AVX512-BF16, AMX) this is the fast path; ``bench/bench_enhance.py`` measures its speed and its
 LSD distance to the float32 output.
 
