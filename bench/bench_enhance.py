@@ -122,18 +122,19 @@ def accuracy_table(results: Path, clips: int, device: str) -> None:
     )
     print("|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
+    pairs = []  # (input, its ±1-LSB copy, clean reference), read once for every model
+    for _, row in tests.iterrows():
+        x = sf.read(results / "testsets" / row["path"], dtype="float32")[0]
+        ref = sf.read(results / "clips" / refs[row["clip_id"]], dtype="float32")[0]
+        nudged = (x + rng.integers(-1, 2, size=x.shape) / 32768.0).astype(np.float32)
+        pairs.append((x, nudged, torch.from_numpy(ref)))
     for name in TD_CNNS:
         path = results / "models" / name / "model.pt"
         if not path.is_file():
             continue
         model = load_model(path)
         rows = []
-        for _, row in tests.iterrows():
-            x = sf.read(results / "testsets" / row["path"], dtype="float32")[0]
-            ref = torch.from_numpy(
-                sf.read(results / "clips" / refs[row["clip_id"]], dtype="float32")[0]
-            )
-            nudged = (x + rng.integers(-1, 2, size=x.shape) / 32768.0).astype(np.float32)
+        for x, nudged, ref in pairs:
             out = {}
             for key, audio, d in (
                 ("float32", x, "float32"),
@@ -143,8 +144,8 @@ def accuracy_table(results: Path, clips: int, device: str) -> None:
                 enhanced = Enhancer(model, vocoder, device, dtype=d).enhance(audio)
                 out[key] = torch.from_numpy(quantize_pcm16(enhanced))
             fp32 = out["float32"][None]
-            pairs = [float(lsd(fp32, out[k][None])) for k in ("bfloat16", "lsb")]
-            rows.append([*pairs, *(float(lsd(ref[None], out[k][None])) for k in out)])
+            apart = [float(lsd(fp32, out[k][None])) for k in ("bfloat16", "lsb")]
+            rows.append([*apart, *(float(lsd(ref[None], out[k][None])) for k in out)])
         pair, pair_lsb, a, b, c = np.mean(rows, axis=0)
         print(
             f"| {name} | {pair:.3f} | {a:.3f} | {b:.3f} | {b - a:+.3f} "

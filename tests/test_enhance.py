@@ -96,6 +96,11 @@ def test_chunked_is_close_to_whole_with_a_tiny_tfgan():
     assert np.sqrt(np.mean((chunked - whole) ** 2)) < 5e-3 * rms
 
 
+class IdentityModel(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 class RecordingVocoder(FirVocoder):
     """The FIR stand-in, noting the input dtype and the autocast state of every call."""
 
@@ -118,11 +123,6 @@ def test_bfloat16_runs_the_td_cnn_in_bf16_and_the_vocoder_in_float32():
     assert not np.array_equal(plain, Enhancer(model, None).enhance(audio))  # bf16 did run
     by_hand = Enhancer(IdentityModel(), FirVocoder()).enhance(plain)
     np.testing.assert_allclose(fast, by_hand, atol=1e-4, rtol=0)
-
-
-class IdentityModel(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
 
 
 @pytest.mark.parametrize("fade", [0.05, 0.0])

@@ -215,7 +215,7 @@ class Enhancer:
                 y = self.model(x.to(self.device).view(1, 1, -1))[0, 0].float()
             if self.phase == "vocoder":
                 y = self.repair(y)  # float32: see "Precision" in the module docstring
-            return y.float().cpu().numpy()
+            return y.cpu().numpy()
 
     def _segment(self, chunk: Chunk, blocks: Iterator[np.ndarray], buf: list, start: int):
         """Read blocks until the buffer covers ``chunk``'s segment; ``(segment, buffer)``."""

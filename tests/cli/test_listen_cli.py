@@ -54,16 +54,19 @@ def _ctrl_c_works() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_listen_serves_the_kit_and_says_where_results_are(tmp_path):
+def _start_listen(kit: Path, port: int, **popen) -> subprocess.Popen:
+    """``tdpr listen KIT --port PORT`` in a child process (skips without webMUSHRA or PHP)."""
     webmushra = default_webmushra_dir()
     if webmushra is None or shutil.which("php") is None:
         pytest.skip("needs webMUSHRA (TDPR_WEBMUSHRA=DIR) and php (Debian: php-cli)")
-    kit, port = _kit(tmp_path / "kit"), free_port()
     cmd = [sys.executable, "-c", "import sys; from tdpr.cli import main; sys.exit(main())"]
     cmd += ["listen", str(kit), "--webmushra", str(webmushra), "--port", str(port)]
-    listen = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, text=True, env=os.environ.copy(), preexec_fn=_ctrl_c_works
-    )
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, **popen)
+
+
+def test_listen_serves_the_kit_and_says_where_results_are(tmp_path):
+    kit, port = _kit(tmp_path / "kit"), free_port()
+    listen = _start_listen(kit, port, env=os.environ.copy(), preexec_fn=_ctrl_c_works)
     try:
         lines = [listen.stdout.readline() for _ in range(3)]
         url = lines[1].split()[-1]
@@ -95,15 +98,9 @@ def test_listen_serves_the_kit_and_says_where_results_are(tmp_path):
 
 def test_listen_stops_cleanly_on_sigterm(tmp_path):
     """A process manager's SIGTERM stops the PHP server too and removes the temporary root."""
-    webmushra = default_webmushra_dir()
-    if webmushra is None or shutil.which("php") is None:
-        pytest.skip("needs webMUSHRA (TDPR_WEBMUSHRA=DIR) and php (Debian: php-cli)")
     kit, port = _kit(tmp_path / "kit"), free_port()
-    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
     (tmp_path / "tmp").mkdir()
-    cmd = [sys.executable, "-c", "import sys; from tdpr.cli import main; sys.exit(main())"]
-    cmd += ["listen", str(kit), "--webmushra", str(webmushra), "--port", str(port)]
-    listen = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    listen = _start_listen(kit, port, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
     try:
         [listen.stdout.readline() for _ in range(3)]
         urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5).read()
