@@ -22,13 +22,11 @@ input's device and dtype.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from tdpr.dsp.phase import HOP, N_FFT
 from tdpr.dsp.stft import istft, stft
-from tdpr.phase.repair import PhaseRequest
+from tdpr.phase.repair import PhaseRequest, uniform_phase
 
 BANDS = ("full", "hf")
 
@@ -124,9 +122,7 @@ def griffinlim_source(request: PhaseRequest) -> torch.Tensor:
     settings = request.settings
     init = request.init_phase
     if settings.get("init", "own") == "random":
-        gen = torch.Generator().manual_seed(int(request.seed))
-        noise = (torch.rand(init.shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi
-        noise = noise.to(device=init.device, dtype=init.dtype)
+        noise = uniform_phase(init.shape, request.seed).to(device=init.device, dtype=init.dtype)
         init = noise.clone()
         if request.fixed_below is not None:
             init[..., : request.fixed_below, :] = request.init_phase[..., : request.fixed_below, :]

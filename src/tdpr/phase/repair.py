@@ -18,6 +18,7 @@ with ``z``, as a reference-free measure of how plausible the phase is.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,12 @@ class PhaseRequest:
     def __post_init__(self) -> None:
         if self.init_phase is None:
             self.init_phase = torch.angle(self.spec)
+
+
+def uniform_phase(shape: torch.Size | tuple[int, ...], seed: int) -> torch.Tensor:
+    """Seeded uniform phase in [-π, π), ``shape``, float64 on the CPU (the same on every device)."""
+    gen = torch.Generator().manual_seed(int(seed))
+    return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi
 
 
 def cut_bin(cutoff_hz: float, sample_rate: int, n_fft: int = N_FFT) -> int:

@@ -5,12 +5,10 @@ Each takes a :class:`tdpr.phase.repair.PhaseRequest` and returns a phase ``(...,
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from tdpr.dsp.stft import stft
-from tdpr.phase.repair import PhaseRequest
+from tdpr.phase.repair import PhaseRequest, uniform_phase
 
 
 def vocoder_phase(request: PhaseRequest) -> torch.Tensor:
@@ -32,7 +30,5 @@ def reference_phase(request: PhaseRequest) -> torch.Tensor:
 
 def random_phase(request: PhaseRequest) -> torch.Tensor:
     """Uniform random phase in [-π, π), seeded: the floor every phase estimate must beat."""
-    gen = torch.Generator().manual_seed(int(request.seed))
-    shape = request.spec.shape
-    phase = (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi
+    phase = uniform_phase(request.spec.shape, request.seed)
     return phase.to(device=request.spec.device, dtype=request.spec.real.dtype)

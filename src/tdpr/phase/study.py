@@ -14,7 +14,6 @@ source and band, so :func:`tdpr.report.tables.extended_table` tabulates them.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import zlib
 from collections.abc import Mapping, Sequence
@@ -29,17 +28,12 @@ from tdpr.dsp.stft import stft
 from tdpr.evaluate import COLUMNS
 from tdpr.fsio import atomic_path
 from tdpr.metrics import compute_all
-from tdpr.phase.repair import cut_bin, repair
+from tdpr.phase.repair import cut_bin, repair, uniform_phase
 from tdpr.registry import PHASE_SOURCES, REFERENCE, variant_key
 from tdpr.train.checkpoint import load_model
 from tdpr.train.device import resolve_device
 
 logger = logging.getLogger(__name__)
-
-
-def _random_phase(shape: torch.Size, seed: int) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi
 
 
 def study_clip(
@@ -55,7 +49,7 @@ def study_clip(
 ) -> list[tuple[str, str, dict[str, float]]]:
     """``[(source, band, metrics)]`` of one clean clip ``x`` ``(T,)`` (see the module docstring)."""
     spec = stft(x)
-    noise = _random_phase(spec.shape, seed).to(spec.real.dtype)
+    noise = uniform_phase(spec.shape, seed).to(spec.real.dtype)
     out = []
     for band in bands:
         init = noise.clone()
