@@ -8,7 +8,8 @@ Adding something is one module plus one entry here:
 
 * a **model** (a waveform-to-waveform ``nn.Module``): an entry of :data:`MODELS` with its label,
   colour and kind (``tdcnn`` models are trained, evaluated and tabulated; ``vocoder`` models
-  serve phase repair);
+  serve phase repair; ``baseline`` systems need no learning, no checkpoint and know the input's
+  cutoff: the bar a learned system must clear, see :mod:`tdpr.baselines`);
 * a **degradation** (a low-pass of the test sets and of training): an entry of
   :data:`DEGRADATIONS` pointing at an object with ``design(cutoff_hz, order, fs)`` and
   ``apply(x, design, fs)`` (see :mod:`tdpr.dsp.filters`);
@@ -37,7 +38,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-TDCNN, VOCODER = "tdcnn", "vocoder"
+TDCNN, VOCODER, BASELINE = "tdcnn", "vocoder", "baseline"
 LOWER, HIGHER = "lower", "higher"
 #: model names become path components and the ``{model}`` wildcard
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*$")
@@ -75,6 +76,12 @@ MODELS: dict[str, ModelEntry] = {
     "audiounet": ModelEntry("AudioUNet", "#de8f05", TDCNN, "tdpr.models.audiounet:AudioUNet"),
     "demucs": ModelEntry("Demucs", "#029e73", TDCNN, "tdpr.models.demucs:Demucs"),
     "tfgan": ModelEntry("TFGAN", "#cc78bc", VOCODER, "tdpr.models.tfgan:TFGANGenerator"),
+    "noisefill": ModelEntry(
+        "Noise fill", "#949494", BASELINE, "tdpr.baselines.noisefill:NoiseFill"
+    ),
+    "replicate": ModelEntry(
+        "Replication", "#ca9161", BASELINE, "tdpr.baselines.replicate:Replicate"
+    ),
 }
 
 
@@ -88,6 +95,19 @@ def model_entry(name: str) -> ModelEntry:
 def models_of_kind(kind: str) -> list[str]:
     """Registered model names of one kind, in registry order."""
     return [name for name, entry in MODELS.items() if entry.kind == kind]
+
+
+def is_baseline(key: str) -> bool:
+    """Whether a system key names a no-learning baseline or a variant of one."""
+    model = key.partition("_")[0]
+    return model in MODELS and MODELS[model].kind == BASELINE
+
+
+def is_learned(key: str) -> bool:
+    """Whether a system is a contender that learned: a TD-CNN or a realisable variant of one
+    (not the input, a baseline, an oracle or the ground truth)."""
+    model, variant = split_system(key)
+    return model in MODELS and MODELS[model].kind == TDCNN and not VARIANTS[variant].oracle
 
 
 def _source_file(module: str) -> str:
@@ -358,15 +378,17 @@ def is_oracle(key: str) -> bool:
 
 
 def system_sort_key(key: str, models: Iterable[str] = ()) -> tuple[int, int, int]:
-    """Order of rows and panels: Input, then per model its variants in registry order, then
-    Ground truth. ``models`` (e.g. the config's order) comes first, then registry order."""
+    """Order of rows and panels: Input, the baselines, then per model its variants in registry
+    order, then Ground truth. ``models`` (e.g. the config's order) comes first, then registry
+    order."""
     model, variant = split_system(key)
     if model == INPUT:
         return (0, 0, 0)
     if model == REFERENCE:
-        return (2, 0, list(VARIANTS).index(variant))
+        return (3, 0, list(VARIANTS).index(variant))
     order = list(dict.fromkeys([*models, *MODELS]))
-    return (1, order.index(model), list(VARIANTS).index(variant))
+    group = 1 if MODELS[model].kind == BASELINE else 2
+    return (group, order.index(model), list(VARIANTS).index(variant))
 
 
 def order_systems(keys: Iterable[str], models: Iterable[str] = ()) -> list[str]:

@@ -243,7 +243,7 @@ def performance_midi(piece: DemoPiece, rng: np.random.Generator) -> tuple[bytes,
     return mf.writestr(), end / mf.ticksPerQuarterNote * 60 / qpm
 
 
-def _fluidsynth(midi_path: Path, soundfont: Path, sample_rate: int, out: Path) -> None:
+def render_midi(midi_path: Path, soundfont: Path, sample_rate: int, out: Path) -> None:
     """Render a MIDI file to a float WAV ``out``: no shell, no MIDI input, chorus off, reverb on.
 
     Float output cannot clip or wrap; peak control and 16-bit rounding are done by the caller.
@@ -295,7 +295,7 @@ def render_piece(
     write_bytes_atomic(out_midi, midi_bytes)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=Path(out_wav).parent) as tmp:
         raw_path = Path(tmp) / "raw.wav"
-        _fluidsynth(Path(out_midi), Path(soundfont), sample_rate, raw_path)
+        render_midi(Path(out_midi), Path(soundfont), sample_rate, raw_path)
         raw, _ = sf.read(raw_path, dtype="float64", always_2d=True)
     n = int(round(seconds * sample_rate))
     write_pcm16(out_wav, _master(raw, n, sample_rate, rng, piece.stem), sample_rate)

@@ -1,0 +1,118 @@
+"""The noise fill: it fills the band above the cutoff at the input's level and leaves the rest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from material import RATE, clean, degraded, train_spectrum
+from rendered import needs_fluidsynth
+
+from tdpr.baselines import base
+from tdpr.baselines.noisefill import NoiseFill, hashed_phase
+from tdpr.dsp.stft import stft
+from tdpr.enhance import Enhancer
+from tdpr.metrics import compute_all
+
+pytestmark = [needs_fluidsynth, pytest.mark.usefixtures("one_thread")]
+NAMES = ["lsd", "lsd_hf", "lsd_lf", "si_sdr"]
+
+
+def run(x: np.ndarray, cutoff: float, seed: int = 1, start: int = 0) -> np.ndarray:
+    model = NoiseFill(train_spectrum(), seed=seed)
+    y = model(torch.from_numpy(x).float().view(1, 1, -1), cutoff_hz=cutoff, start=start)
+    return y[0, 0].double().numpy()
+
+
+def scores(est: np.ndarray, cutoff: int) -> dict[str, float]:
+    return compute_all(torch.from_numpy(clean()), torch.from_numpy(est), cutoff, names=NAMES)
+
+
+@pytest.mark.parametrize("cutoff", [2500, 3000, 3500, 4000])
+def test_beats_the_input_and_keeps_its_band(cutoff):
+    x = degraded(cutoff)
+    given, filled = scores(x, cutoff), scores(run(x, cutoff), cutoff)
+    assert filled["lsd"] < given["lsd"] - 0.8  # measured: 1.0-1.2 against 2.2-2.7
+    assert filled["lsd_lf"] <= given["lsd_lf"] + 0.03  # the issue asks 0.05; measured 0.015
+    # (SI-SDR is no test of the band kept: noise as loud as the missing band, uncorrelated with
+    # it, doubles the error whatever happens below the cutoff; here it fell by 2.5-5 dB)
+
+
+def test_nothing_reaches_below_the_cutoff():
+    """What is added below 0.9 x cutoff is 100 dB under what is added above it, at the file's
+    ends too (scipy's default odd padding of the high-pass left 47 dB there)."""
+    cutoff = 3000
+    x = degraded(cutoff)
+    x32 = x.astype(np.float32).astype(np.float64)  # the model's float32 output rounds x too
+    added = stft(torch.from_numpy(run(x, cutoff) - x32)).abs().square().mean(-1).numpy()
+    k = int(cutoff / (RATE / 1024))
+    assert added[: int(0.9 * k)].sum() < 1e-9 * added[k:].sum()
+
+
+def test_the_high_pass_is_what_keeps_lsd_lf(monkeypatch):
+    """Guards the guard: the noise synthesised in the STFT domain leaks below its lowest bin once
+    resynthesised; at 3 kHz that leak alone raised LSD-LF by 0.05 (with the high-pass: 0.015)."""
+    cutoff, x = 3000, degraded(3000)
+    given = scores(x, cutoff)["lsd_lf"]
+    assert scores(run(x, cutoff), cutoff)["lsd_lf"] < given + 0.025
+    monkeypatch.setattr(base, "highpass", lambda z, cutoff_hz: z)
+    assert scores(run(x, cutoff), cutoff)["lsd_lf"] > given + 0.04
+
+
+def test_the_fill_has_the_level_of_the_mean_spectrum_scaled_to_the_input():
+    """Each frame's fill has power S(k) g(n)² (the overlap-add gain included): measured over
+    2-4 kHz above a 2.5-kHz cutoff, the stored output's power is within 1.5 dB of it."""
+    cutoff, x = 2500, degraded(2500)
+    spectrum = train_spectrum().power
+    X = stft(torch.from_numpy(x)).abs().square().numpy()
+    ref = slice(round(0.70 * cutoff / 15.625), round(0.95 * cutoff / 15.625) + 1)
+    gain2 = X[ref].mean(0) / spectrum[ref].mean()
+    band = slice(round(3000 / 15.625), round(4000 / 15.625))
+    Y = stft(torch.from_numpy(run(x, cutoff))).abs().square().numpy()
+    expected = spectrum[band].sum() * gain2.sum()
+    assert abs(10 * np.log10(Y[band].sum() / expected)) < 1.5
+
+
+def test_seeded_reproducible_and_chunks_draw_the_whole_signals_phases():
+    cutoff, x = 3000, degraded(3000).astype(np.float32).astype(np.float64)
+    once, again = run(x, cutoff), run(x, cutoff)
+    assert once.tobytes() == again.tobytes()
+    assert not np.allclose(run(x, cutoff, seed=2), once, atol=1e-3)
+    model = NoiseFill(train_spectrum(), seed=1)
+    whole = Enhancer(model, cutoff_hz=cutoff, chunk_seconds=100).enhance(x.astype(np.float32))
+    chunked = Enhancer(
+        model, cutoff_hz=cutoff, chunk_seconds=1.0, context_seconds=0.25, crossfade_seconds=0.05
+    ).enhance(x.astype(np.float32))
+    np.testing.assert_allclose(chunked[4096:-4096], whole[4096:-4096], atol=2e-3)
+    # the segment's absolute start picks its phases: the same audio at another start differs
+    shifted = run(x, cutoff, start=256)
+    assert np.abs(shifted - once)[4096:-4096].max() > 1e-3
+
+
+def test_hashed_phases_are_uniform_and_independent():
+    phase = hashed_phase(7, np.arange(1000), np.arange(200, 300))
+    assert phase.shape == (100, 1000) and phase.min() >= 0 and phase.max() < 2 * np.pi
+    assert abs(np.exp(1j * phase).mean()) < 0.01
+    counts, _ = np.histogram(phase, bins=16, range=(0, 2 * np.pi))
+    assert counts.min() > 0.95 * counts.mean()
+    # neighbours in frame and bin are uncorrelated
+    assert abs(np.mean(np.exp(1j * (phase[:, 1:] - phase[:, :-1])))) < 0.01
+    assert abs(np.mean(np.exp(1j * (phase[1:] - phase[:-1])))) < 0.01
+    assert not np.array_equal(hashed_phase(8, np.arange(10), np.arange(5)), phase[:5, :10])
+    np.testing.assert_array_equal(hashed_phase(7, np.arange(3, 9), np.arange(200, 205)),
+                                  phase[:5, 3:9])  # fmt: skip
+
+
+def test_bad_calls_name_the_problem():
+    model = NoiseFill(train_spectrum())
+    x = torch.zeros(1, 1, 4000)
+    with pytest.raises(ValueError, match="needs the input's cutoff"):
+        model(x)
+    with pytest.raises(ValueError, match="outside the 2000-7500 Hz"):
+        model(x, cutoff_hz=1000)
+    with pytest.raises(ValueError, match="not a multiple of the hop"):
+        model(x, cutoff_hz=3000, start=100)
+    with pytest.raises(ValueError, match=r"expected \(B, 1, T\)"):
+        model(torch.zeros(4000), cutoff_hz=3000)
+    with pytest.raises(ValueError, match="needs the input's bandwidth"):
+        Enhancer(model).enhance(np.zeros(4000, dtype=np.float32))
