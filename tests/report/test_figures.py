@@ -8,14 +8,18 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
 from tdpr.audio import write_pcm16
-from tdpr.registry import MODELS
+from tdpr.registry import MODELS, VARIANTS
+from tdpr.report import figures
 from tdpr.report.figures import (
+    HISTORY_COLUMNS,
     load_figure_signals,
     panel_rows,
     plot_lsd_vs_cutoff,
     plot_phase_bin,
+    plot_phase_metrics,
     plot_spectrograms,
     plot_training_curves,
     system_color,
@@ -133,3 +137,55 @@ def test_load_figure_signals_reads_one_clip_of_each_system(tmp_path, signals):
     np.testing.assert_allclose(loaded["reference"], expected, atol=1 / 32768)
     with pytest.raises(KeyError, match="clip 'b' is not in the manifest of input"):
         load_figure_signals(manifests, "b")
+
+
+def baseline_metrics(names=("lsd",)) -> pd.DataFrame:
+    """Tidy metrics of Input, both baselines and SEANet; baselines build no spectrogram, so
+    their consistency is NaN (as in the pipeline)."""
+    rng = np.random.default_rng(2)
+    systems = (("input", 2.0), ("noisefill", 1.4), ("replicate", 1.5), ("seanet", 0.8))
+    rows = [
+        (model, "plain", cutoff, f"c{i}", name, value)
+        for model, base in systems
+        for cutoff in (2500, 3000, 3500)
+        for i in range(4)
+        for name in names
+        for value in [np.nan if name == "consistency" and model != "seanet" else base]
+    ]
+    metrics = pd.DataFrame(rows, columns=["model", "variant", "cutoff", "clip", "metric", "value"])
+    return metrics.assign(value=metrics["value"] + 0.05 * rng.standard_normal(len(metrics)))
+
+
+def test_baselines_draw_in_their_colour_with_their_own_line_and_marker(tmp_path, monkeypatch):
+    assert system_linestyle("noisefill") == system_linestyle("replicate_tdpr")
+    assert system_linestyle("noisefill") not in {v.linestyle for v in VARIANTS.values()}
+    assert system_color("noisefill") == MODELS["noisefill"].colour
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, out: drawn.append(fig) or [])
+    plot_lsd_vs_cutoff(baseline_metrics(), tmp_path / "lsd_cutoff")
+    lines = [line for line in drawn[0].axes[0].lines if line.get_marker() not in ("None", "")]
+    markers = {to_hex(line.get_color()): line.get_marker() for line in lines}
+    assert markers[MODELS["noisefill"].colour] == markers[MODELS["replicate"].colour] == "s"
+    assert markers[MODELS["seanet"].colour] == "o"
+
+
+def test_metric_figures_take_baseline_systems(tmp_path):
+    assert_figure_files(plot_lsd_vs_cutoff(baseline_metrics(), tmp_path / "lsd_cutoff"))
+    metrics = baseline_metrics(("apd_ip", "consistency"))
+    assert_figure_files(plot_phase_metrics(metrics, tmp_path / "phase_metrics"))
+
+
+def test_training_curves_refuse_a_baseline():
+    history = pd.DataFrame({c: [1, 2] for c in HISTORY_COLUMNS})
+    with pytest.raises(ValueError, match="no training curves for noisefill: not a TD-CNN"):
+        plot_training_curves({"seanet": history, "noisefill": history}, "unused")
+
+
+def test_panel_rows_put_every_baseline_in_one_row():
+    keys = ["seanet", "replicate", "reference", "input", "noisefill_tdpr", "seanet_tdpr"]
+    keys += ["noisefill", "demucs"]
+    assert panel_rows(keys) == [
+        ["input", "reference"], ["replicate", "noisefill", "noisefill_tdpr"],
+        ["seanet", "seanet_tdpr"], ["demucs"],
+    ]  # fmt: skip
+    assert panel_rows(["noisefill", "seanet"]) == [["noisefill"], ["seanet"]]

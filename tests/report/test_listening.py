@@ -32,7 +32,7 @@ from tdpr.report.webmushra import dump_yaml
 RATE = 16_000
 COMPOSERS = ["Bach", "Beethoven", "Chopin", "Debussy", "Haydn", "Liszt", "Mozart", "Schubert"]
 SYSTEMS = ["Input", "Ground truth", "SEANet", "SEANet+TD-PR", "SEANet+GT-phase"]
-SYSTEMS += ["Demucs", "Demucs+TD-PR"]
+SYSTEMS += ["Demucs", "Demucs+TD-PR", "Noise fill"]
 TARGET = -23.0
 
 
@@ -91,7 +91,13 @@ def kit(tmp_path_factory):
     }
     out = tmp_path / "kit"
     excerpts = export_listening_test(
-        pieces, manifests, out, ["SEANet", "Demucs"], offset_s=1.5, target_lufs=TARGET
+        pieces,
+        manifests,
+        out,
+        ["SEANet", "Demucs"],
+        offset_s=1.5,
+        target_lufs=TARGET,
+        baselines=["noisefill"],
     )
     return out, pieces, excerpts, manifests
 
@@ -157,7 +163,9 @@ def test_webmushra_configs_parse_and_reference_existing_files(kit):
     assert {p["type"] for p in ab["pages"][3][1:]} == {"likert_single_stimulus"}
     assert set(ab["pages"][2]["stimuli"]) <= {"tdcnn_gtphase", "gtphase_tdcnn"}
     mos = yaml.safe_load((out / "configs/tdpr_mos_seanet.yaml").read_text(encoding="utf-8"))
-    assert set(mos["pages"][2]["stimuli"]) == {"input", "tdcnn", "tdpr", "reference"}
+    # the noise fill is rated as a further condition: the no-learning anchor
+    assert set(mos["pages"][2]["stimuli"]) == {"input", "noisefill", "tdcnn", "tdpr", "reference"}
+    assert "five versions" in mos["pages"][0]["content"]
     assert [r["value"] for r in mos["pages"][2]["response"]] == ["1", "2", "3", "4", "5"]
 
 
@@ -178,6 +186,8 @@ def test_export_names_missing_systems(kit, tmp_path):
     manifests = {k: v for k, v in manifests.items() if k != "Demucs+TD-PR"}
     with pytest.raises(ValueError, match=r"Demucs\+TD-PR"):
         export_listening_test(pieces, manifests, tmp_path / "x", ["SEANet", "Demucs"])
+    with pytest.raises(ValueError, match="not a registered baseline: seanet"):
+        export_listening_test(pieces, manifests, tmp_path / "x", ["SEANet"], baselines=["seanet"])
 
 
 def test_peak_guard_attenuates_the_whole_piece():
@@ -200,7 +210,7 @@ def _synthetic_ratings(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
         [(f"L{i}", test, trial, condition, int(rng.integers(1, 6)))
          for i in range(4) for test in ("SEANet", "Demucs")
          for trial in ("practice_p01", "p02", "p03")
-         for condition in ("input", "tdcnn", "tdpr", "reference")],
+         for condition in ("input", "noisefill", "tdcnn", "tdpr", "reference")],
         columns=["listener", "test", "trial", "condition", "rating"],
     )  # fmt: skip
     ab = pd.DataFrame(

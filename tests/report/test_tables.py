@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,10 +11,14 @@ import pytest
 from tdpr.metrics import ALL_METRICS
 from tdpr.registry import split_system, system_label
 from tdpr.report.tables import (
+    ALTERS_BAND_COLUMN,
+    ALTERS_BAND_MARK,
+    ALTERS_BAND_NOTE,
     TableInputError,
     extended_table,
     system_order,
     table1,
+    table1_systems,
     write_extended_table,
     write_table1,
 )
@@ -167,3 +173,223 @@ def test_extended_caption_states_the_clip_count(metrics, tmp_path):
     for path in paths:
         text = path.read_text(encoding="utf-8")
         assert "3 clips" in text and "n_clips" not in text
+
+
+# ---- baselines, the bold rule and the band mark -------------------------------------------------
+
+SMALL_CUTOFFS = [2500, 3000]
+SMALL_PARAMS = {"seanet": 10964898, "tfgan": 5912706}
+#: per-cutoff means (2.5 kHz, 3 kHz): no learned system beats Noise fill's LSD, and none touches
+#: the band it was given (LSD-LF and SI-SDR equal to the Input's)
+SMALL = {
+    "input": {"lsd": (2.0, 1.8)},
+    "noisefill": {"lsd": (1.2, 1.1)},
+    "replicate": {"lsd": (1.3, 1.2)},
+    "seanet": {"lsd": (1.25, 1.15)},
+    "seanet_tdpr": {"lsd": (1.3, 1.25)},
+}
+BAND = {"lsd_lf": (0.5, 0.5), "si_sdr": (15.0, 16.0)}
+
+
+def small_metrics(changes=None, drop=()) -> pd.DataFrame:
+    """Tidy metrics of two clips whose per-cutoff means are exactly ``SMALL`` (+ ``BAND``),
+    ``changes`` (system -> metric -> two means) applied and metrics ``drop`` left out."""
+    rows = []
+    for system, means in SMALL.items():
+        means = {**BAND, **means, **(changes or {}).get(system, {})}
+        for metric, values in means.items():
+            if metric in drop:
+                continue
+            for cutoff, value in zip(SMALL_CUTOFFS, values, strict=True):
+                rows += [(*split_system(system), cutoff, clip, metric, value) for clip in "ab"]
+    return pd.DataFrame(rows, columns=["model", "variant", "cutoff", "clip", "metric", "value"])
+
+
+def written_table1(tmp_path, metrics, baselines=("noisefill", "replicate")):
+    """Table 1 of ``metrics`` written in the three formats: ``(table, csv, md, tex)`` texts."""
+    table = table1(metrics, SMALL_PARAMS, ["seanet"], SMALL_CUTOFFS, baselines=list(baselines))
+    paths = [tmp_path / f"table1.{ext}" for ext in ("csv", "md", "tex")]
+    write_table1(table, *paths, convention=CONVENTION)
+    return (table, *(p.read_text(encoding="utf-8") for p in paths))
+
+
+def md_cells(md: str, n_index: int = 1) -> dict[tuple, str]:
+    """``{(*row key, column): cell text}`` of a Markdown table (a blank outer key repeats)."""
+    lines = [line for line in md.splitlines() if line.startswith("|")]
+    split = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
+    header, cells, previous = split[0], {}, None
+    for row in split[2:]:
+        key = tuple(row[:n_index])
+        if n_index > 1 and not key[0]:
+            key = (previous, *key[1:])
+        previous = key[0]
+        pairs = zip(header[n_index:], row[n_index:], strict=True)
+        cells.update({(*key, column): text for column, text in pairs})
+    return cells
+
+
+def bold_cells(md: str, n_index: int = 1) -> set[tuple]:
+    return {k for k, text in md_cells(md, n_index).items() if text.startswith("**")}
+
+
+def marked_cells(md: str, n_index: int = 1) -> set[tuple]:
+    return {k for k, text in md_cells(md, n_index).items() if text.endswith(ALTERS_BAND_MARK)}
+
+
+def test_table1_places_baselines_after_input_with_no_params():
+    params = {**SMALL_PARAMS, "noisefill": 1000}  # a count for a baseline is still not shown
+    table = table1(small_metrics(), params, ["seanet"], SMALL_CUTOFFS, baselines=["replicate"])
+    assert list(table.index) == ["Input", "Replication", "SEANet", "SEANet+TD-PR", "Ground truth"]
+    both = ["replicate", "noisefill"]
+    assert table1_systems(["seanet"], both) == ["input", *both, "seanet", "seanet_tdpr"]
+    table = table1(small_metrics(), params, ["seanet"], SMALL_CUTOFFS, baselines=both)
+    assert list(table.index[1:3]) == ["Replication", "Noise fill"]
+    assert (table.loc[["Replication", "Noise fill"], "Params"] == "-").all()
+    assert table.loc["Replication", "3 kHz"] == pytest.approx(1.2)
+    assert table.loc["SEANet", "Params"] == "11.0 M"
+    with pytest.raises(TableInputError, match="not a no-learning baseline: seanet"):
+        table1(small_metrics(), params, ["seanet"], SMALL_CUTOFFS, baselines=["seanet"])
+
+
+def test_table1_bolds_nothing_where_no_model_beats_the_baselines(tmp_path):
+    _, csv, md, tex = written_table1(tmp_path, small_metrics())
+    assert "**" not in md and "\\textbf" not in tex
+    note = "No learned system beats the best no-learning baseline in 2.5 kHz, 3 kHz, AVG"
+    assert note in md and note in tex and note in csv
+    assert "Bold: the best learned system of a column, where it beats every no-learning" in md
+    assert ALTERS_BAND_MARK not in md and "dagger" not in tex
+
+
+def test_table1_bolds_a_model_only_where_it_beats_the_baselines_as_displayed(tmp_path):
+    # 2.5 kHz: 1.00 < 1.20; 3 kHz: 1.196 shows as 1.20, a tie with Noise fill: not better.
+    changes = {
+        "noisefill": {"lsd": (1.2, 1.2)},
+        "seanet": {"lsd": (1.0, 1.196)},
+        "seanet_tdpr": {"lsd": (1.1, 1.3)},
+    }
+    _, _, md, tex = written_table1(tmp_path, small_metrics(changes))
+    assert bold_cells(md) == {("SEANet", "2.5 kHz"), ("SEANet", "AVG")}
+    assert tex.count("\\textbf{") == 2
+    assert "baseline in 3 kHz: nothing is bold there" in md
+
+
+def test_table1_bolds_the_best_model_when_there_are_no_baselines(tmp_path):
+    metrics = small_metrics()
+    metrics = metrics[~metrics.model.isin(["noisefill", "replicate"])]
+    _, _, md, _ = written_table1(tmp_path, metrics, baselines=())
+    columns = ["2.5 kHz", "3 kHz", "AVG"]
+    assert bold_cells(md) == {("SEANet", c) for c in columns}
+    assert "nothing is bold" not in md
+
+
+def test_table1_marks_systems_whose_band_lsd_rises(tmp_path):
+    # SEANet: LSD-LF +0.1 at 2.5 kHz, -0.05 at 3 kHz: +0.025 on the means, so AVG is unmarked.
+    changes = {
+        "seanet": {"lsd": (1.0, 1.15), "lsd_lf": (0.6, 0.45)},
+        "replicate": {"lsd_lf": (0.7, 0.7)},  # baselines are judged alike
+    }
+    table, csv, md, tex = written_table1(tmp_path, small_metrics(changes))
+    assert marked_cells(md) == {("SEANet", "2.5 kHz")} | {
+        ("Replication", c) for c in ("2.5 kHz", "3 kHz", "AVG")
+    }
+    assert md_cells(md)[("SEANet", "2.5 kHz")] == "**1.00**†"
+    assert "\\textbf{1.00}$^\\dagger$" in tex and tex.count("$^\\dagger$") == 4 + 1  # + caption
+    for text in (md, csv):
+        assert ALTERS_BAND_NOTE in text
+    assert "$^\\dagger$: alters the band it was given (LSD-LF more than 0.05 above" in tex
+    back = pd.read_csv(tmp_path / "table1.csv", comment="#", index_col=0)
+    assert back.loc["SEANet", ALTERS_BAND_COLUMN] == "2.5 kHz"
+    assert back.loc["Replication", ALTERS_BAND_COLUMN] == "2.5 kHz; 3 kHz; AVG"
+    assert back[ALTERS_BAND_COLUMN].drop(["SEANet", "Replication"]).isna().all()  # "" in the file
+    assert back.loc["SEANet", "2.5 kHz"] == pytest.approx(1.0)  # numbers stay numbers
+    assert table.attrs["alters_band"]["SEANet"] == ["2.5 kHz"]
+
+
+def test_table1_marks_a_system_whose_si_sdr_drops_2_db(tmp_path):
+    _, _, md, _ = written_table1(tmp_path, small_metrics({"seanet": {"si_sdr": (13.0, 14.0)}}))
+    assert marked_cells(md) == {("SEANet", c) for c in ("2.5 kHz", "3 kHz", "AVG")}
+    assert ALTERS_BAND_NOTE in md
+
+
+def test_table1_does_not_mark_changes_within_the_tolerances(tmp_path):
+    changes = {"seanet": {"si_sdr": (14.5, 15.5), "lsd_lf": (0.53, 0.53)}}
+    table, csv, md, _ = written_table1(tmp_path, small_metrics(changes))
+    assert ALTERS_BAND_MARK not in md and ALTERS_BAND_MARK not in csv
+    assert table.attrs["alters_band"] == {}
+    back = pd.read_csv(tmp_path / "table1.csv", comment="#", index_col=0)
+    assert back[ALTERS_BAND_COLUMN].isna().all()
+
+
+def test_without_band_metrics_nothing_is_marked_and_a_warning_says_why(tmp_path, caplog):
+    changes = {"seanet": {"si_sdr": (5.0, 5.0)}}
+    with caplog.at_level("WARNING", logger="tdpr.report.tables"):
+        table, csv, md, _ = written_table1(tmp_path, small_metrics(changes, drop=["lsd_lf"]))
+    assert table.attrs["alters_band"] is None and ALTERS_BAND_MARK not in md
+    assert ALTERS_BAND_COLUMN not in csv  # not judged, rather than judged clean
+    assert any("lack lsd_lf" in r.getMessage() for r in caplog.records)
+
+
+EXTENDED_CHANGES = {
+    "replicate": {"lsd_lf": (0.7, 0.7)},
+    "seanet": {"lsd": (1.0, 1.15), "lsd_lf": (0.6, 0.45), "si_sdr": (15.5, 14.0)},
+    "seanet_tdpr": {"lsd": (1.1, 1.3)},
+}
+
+
+def test_extended_table_bolds_models_only_where_they_beat_the_baselines(tmp_path):
+    table = extended_table(small_metrics(EXTENDED_CHANGES))
+    labels = ["Input", "Noise fill", "Replication", "SEANet", "SEANet+TD-PR"]
+    assert list(table.loc["all"].index) == labels
+    assert list(table.columns) == ["LSD", "LSD-LF", "SI-SDR (dB)"]
+    paths = [tmp_path / f"extended.{ext}" for ext in ("csv", "md", "tex")]
+    write_extended_table(table, *paths, convention=CONVENTION)
+    md = paths[1].read_text(encoding="utf-8")
+    # LSD-LF and SI-SDR tie with Noise fill (which equals the Input) except where SEANet wins.
+    assert bold_cells(md, 2) == {
+        ("all", "SEANet", "LSD"),
+        ("2.5 kHz", "SEANet", "LSD"),
+        ("2.5 kHz", "SEANet", "SI-SDR (dB)"),
+        ("3 kHz", "SEANet", "LSD-LF"),
+    }
+    assert "LSD-LF (all, 2.5 kHz); SI-SDR (dB) (all, 3 kHz); LSD (3 kHz): nothing is bold" in md
+    assert "nothing is bold" in paths[2].read_text(encoding="utf-8")
+
+
+def test_extended_table_marks_the_lsd_cell_per_block(tmp_path):
+    # SEANet: LSD-LF +0.1 at 2.5 kHz, SI-SDR -2 dB at 3 kHz, neither on the means over cutoffs.
+    table = extended_table(small_metrics(EXTENDED_CHANGES))
+    paths = [tmp_path / f"extended.{ext}" for ext in ("csv", "md", "tex")]
+    write_extended_table(table, *paths, convention=CONVENTION)
+    csv, md, tex = (p.read_text(encoding="utf-8") for p in paths)
+    replication = {(block, "Replication", "LSD") for block in ("all", "2.5 kHz", "3 kHz")}
+    seanet = {(block, "SEANet", "LSD") for block in ("2.5 kHz", "3 kHz")}
+    assert marked_cells(md, 2) == replication | seanet
+    assert ALTERS_BAND_NOTE in md and ALTERS_BAND_NOTE in csv and "$^\\dagger$: alters" in tex
+    back = pd.read_csv(paths[0], comment="#", index_col=[0, 1])
+    flagged = set(back.index[back[ALTERS_BAND_COLUMN]])
+    assert flagged == {(block, label) for block, label, _ in replication | seanet}
+    assert back.loc[("all", "SEANet"), "LSD"] == pytest.approx(1.075)
+
+
+def test_extended_table_never_bolds_input_even_when_it_is_best(tmp_path):
+    # No baselines: SEANet's SI-SDR is best among learned systems, the Input's is higher.
+    metrics = small_metrics({"seanet": {"si_sdr": (14.0, 15.0)}, "seanet_tdpr": BAND})
+    metrics = metrics[~metrics.model.isin(["noisefill", "replicate"])]
+    paths = [tmp_path / f"extended.{ext}" for ext in ("csv", "md", "tex")]
+    write_extended_table(extended_table(metrics), *paths, convention=CONVENTION)
+    bold = bold_cells(paths[1].read_text(encoding="utf-8"), 2)
+    assert ("all", "SEANet+TD-PR", "SI-SDR (dB)") in bold
+    assert not {cell for cell in bold if cell[1] == "Input"}
+
+
+def test_build_tables_passes_the_baselines_to_table1(tmp_path):
+    from tdpr.report.build import build_tables
+
+    small_metrics().to_csv(tmp_path / "metrics.csv", index=False)
+    (tmp_path / "params.json").write_text(json.dumps(SMALL_PARAMS))
+    build_tables(
+        tmp_path / "metrics.csv", tmp_path / "params.json", ["seanet"], SMALL_CUTOFFS,
+        tmp_path / "tables", {"n_fft": 1024, "hop": 256, "floor": 1e-8}, baselines=["noisefill"],
+    )  # fmt: skip
+    rows = [key[0] for key in md_cells((tmp_path / "tables" / "table1.md").read_text())]
+    assert list(dict.fromkeys(rows))[:2] == ["Input", "Noise fill"]

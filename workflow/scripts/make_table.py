@@ -19,4 +19,5 @@ build_tables(
     cutoffs=snakemake.params.cutoffs,
     out_dir=Path(snakemake.output.table1).parent,
     convention=snakemake.params.convention,
+    baselines=snakemake.params.baselines,
 )

@@ -47,16 +47,19 @@ def build_tables(
     cutoffs: Sequence[int],
     out_dir: str | os.PathLike,
     convention: Mapping[str, Any],
+    baselines: Sequence[str] = (),
 ) -> None:
     """Table 1 and the extended table, each as CSV, Markdown and LaTeX, into ``out_dir``.
 
     ``convention``: ``n_fft``, ``hop`` and ``floor`` of the metrics, stated under each table.
+    ``baselines``: system keys of the no-learning baselines, Table 1's rows after Input (the
+    extended table shows every system of the metrics).
     """
     metrics = pd.read_csv(metrics_csv, dtype={"clip": str, "model": str, "variant": str})
     convention = tables.lsd_convention(**convention)
     params = json.loads(Path(params_json).read_text())
     out = Path(out_dir)
-    table = tables.table1(metrics, params, list(models), list(cutoffs))
+    table = tables.table1(metrics, params, list(models), list(cutoffs), baselines=list(baselines))
     tables.write_table1(
         table, out / "table1.csv", out / "table1.md", out / "table1.tex", convention
     )
@@ -147,12 +150,14 @@ def build_listening_kit(
     duration_s: float,
     target_lufs: float,
     seed: int,
+    baselines: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Choose the pieces and write the AB and MOS tests (WAVs + webMUSHRA configurations).
 
     Args:
         manifests: system key -> manifest at the listening test's cutoff.
         models, ab_model: model names (registry keys).
+        baselines: baselines (registry keys) rated in every MOS test too.
     """
     pieces = listening.choose_pieces(clips_manifest, n=n_pieces, seed=seed)
     return listening.export_listening_test(
@@ -165,6 +170,7 @@ def build_listening_kit(
         duration_s=duration_s,
         target_lufs=target_lufs,
         seed=seed,
+        baselines=baselines,
     )
 
 

@@ -5,8 +5,10 @@ anything expensive. Every function builds a :class:`matplotlib.figure.Figure` di
 so no GUI backend and no global figure state; PNG is rendered by Agg) and writes PNG and PDF
 atomically next to each other via :func:`save_figure`. Colours are fixed per system: one hue per
 model, shared by its +TD-PR (darker, dashed) and +GT-phase (lighter, dotted) variants; Input grey,
-Ground truth black (all from :mod:`tdpr.registry`). Systems are given by their keys (``input``,
-``reference``, ``seanet``, ``seanet_tdpr``); labels are applied here, when a figure is drawn.
+Ground truth black (all from :mod:`tdpr.registry`); no-learning baselines keep their registry
+colour with a dash-dot-dot line and square markers, so they read as a bar, not a contender.
+Systems are given by their keys (``input``, ``reference``, ``seanet``, ``seanet_tdpr``); labels
+are applied here, when a figure is drawn.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from tdpr.registry import (
     MODELS,
     PHASE_METRICS,
     REFERENCE,
+    TDCNN,
     VARIANTS,
+    is_baseline,
     split_system,
     system_key,
     system_label,
@@ -44,6 +48,10 @@ from tdpr.registry import (
 from tdpr.report.tables import system_order
 
 logger = logging.getLogger(__name__)
+
+#: Curves of the no-learning baselines: dash-dot-dot, unlike every variant's line style.
+BASELINE_LINESTYLE = (0, (3, 1, 1, 1, 1, 1))
+BASELINE_ROW = "baselines"  # the one grid row shared by every baseline system
 
 
 def system_color(key: str) -> str:
@@ -55,9 +63,16 @@ def system_color(key: str) -> str:
     return to_hex(colorsys.hls_to_rgb(hue, min(0.85, light * VARIANTS[variant].shade), sat))
 
 
-def system_linestyle(key: str) -> str:
-    """Line style of a system: solid, ``--`` for +TD-PR, ``:`` for +GT-phase."""
+def system_linestyle(key: str) -> str | tuple[int, tuple[int, ...]]:
+    """Line style of a system: solid, ``--`` for +TD-PR, ``:`` for +GT-phase;
+    :data:`BASELINE_LINESTYLE` for a baseline and its variants."""
+    if is_baseline(key):
+        return BASELINE_LINESTYLE
     return VARIANTS[split_system(key)[1]].linestyle
+
+
+def _marker(key: str) -> str:
+    return "s" if is_baseline(key) else "o"
 
 
 def save_figure(fig: Figure, out: str | os.PathLike, dpi: int = 200) -> list[Path]:
@@ -84,12 +99,14 @@ def styled(style: str = "whitegrid"):
 
 
 def panel_rows(keys: Iterable[str]) -> list[list[str]]:
-    """Grid of systems as in Figs. 4-5: ``[input, reference]``, then one row per model."""
+    """Grid of systems as in Figs. 4-5: ``[input, reference]``, then every baseline system in one
+    row (they are the bar, not a model each), then one row per model."""
     keys = system_order(keys)
     first = [key for key in (INPUT, REFERENCE) if key in keys]
     rest = [key for key in keys if key not in first]
-    models = dict.fromkeys(split_system(key)[0] for key in rest)
-    rows = [[key for key in rest if split_system(key)[0] == model] for model in models]
+    row_of = {key: BASELINE_ROW if is_baseline(key) else split_system(key)[0] for key in rest}
+    names = dict.fromkeys(row_of.values())
+    rows = [[key for key in rest if row_of[key] == name] for name in names]
     return [first, *rows] if first else rows
 
 
@@ -245,6 +262,7 @@ def plot_lsd_vs_cutoff(
             data=rows, x="bandwidth", y="value", hue="system", order=x_order,
             hue_order=[labels[s] for s in order],
             palette=palette, linestyles=[system_linestyle(s) for s in order],
+            markers=[_marker(s) for s in order],
             errorbar=("ci", 95), seed=seed, dodge=0.35, markersize=4, linewidth=1.2, ax=ax,
         )  # fmt: skip
         ax.set_xlabel("input bandwidth")
@@ -321,12 +339,19 @@ def plot_training_curves(
     """Training and validation loss (log scale) and validation LSD per epoch, one colour per model.
 
     Args:
-        histories: model name -> history (``epoch, step, train_loss, valid_loss, valid_lsd,
+        histories: TD-CNN name -> history (``epoch, step, train_loss, valid_loss, valid_lsd,
             seconds``); several rows per epoch are averaged.
         out: output path; ``.png`` and ``.pdf`` are written.
+
+    Raises:
+        ValueError: no histories, a history lacks a column, or a name is not a TD-CNN (a
+            baseline learns nothing, so it has no curve).
     """
     if not histories:
         raise ValueError("no training histories to plot")
+    untrained = [name for name in histories if MODELS.get(name) and MODELS[name].kind != TDCNN]
+    if untrained:
+        raise ValueError(f"no training curves for {', '.join(untrained)}: not a TD-CNN")
     with styled():
         fig = new_figure(8.0, 3.2)
         loss_ax, lsd_ax = fig.subplots(1, 2)

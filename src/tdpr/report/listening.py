@@ -6,7 +6,8 @@ first is the practice trial. :func:`export_listening_test` cuts the same excerpt
 webMUSHRA root::
 
     out_dir/configs/tdpr_ab.yaml                  # AB: TD-CNN vs TD-CNN with ground-truth phase
-    out_dir/configs/tdpr_mos_<model>.yaml         # MOS per TD-CNN: input, TD-CNN, TD-PR, reference
+    out_dir/configs/tdpr_mos_<model>.yaml         # MOS per TD-CNN: input, baselines, TD-CNN,
+                                                  # TD-PR, reference
     out_dir/configs/resources/audio/tdpr/<piece>/<code>.wav
     out_dir/pieces.csv, out_dir/excerpts.csv      # what was chosen, which file is which system
 
@@ -21,10 +22,12 @@ whose *values are the condition keys* in that page's order (``A (first)`` -> ``g
 the GT-phase version plays first). webMUSHRA's ``lss.csv`` thus records the preferred system
 itself, and the stimulus key (``gtphase_tdcnn``) records the order; which system plays first is
 counterbalanced over the pieces (seeded). The MOS test (Sec. 4.3) uses
-``likert_multi_stimulus`` pages (1-5, labels of ITU-T P.800; webMUSHRA shuffles the four
+``likert_multi_stimulus`` pages (1-5, labels of ITU-T P.800; webMUSHRA shuffles the
 versions on each page) with the reference playable from the page text, as the paper asks
 listeners to rate similarity to the reference; the reference is also rated as a hidden
-condition. Condition keys are those :mod:`tdpr.report.ratings` reads back.
+condition, and so is each no-learning baseline asked for (condition key: its registry name,
+``noisefill``), a low anchor that tells whether listeners hear more in a TD-CNN than a noise
+floor. Condition keys are those :mod:`tdpr.report.ratings` reads back.
 
 Each test starts with instructions and a level-and-channel check (one excerpt, "do you hear it
 in both ears?"). That check is also the session's first trial, which webMUSHRA's
@@ -61,8 +64,8 @@ import pyloudnorm as pyln
 
 from tdpr.audio import quantize_pcm16, resample, write_pcm16
 from tdpr.fsio import write_text_atomic
+from tdpr.registry import BASELINE, REFERENCE, VARIANTS, models_of_kind, system_label
 from tdpr.registry import INPUT as INPUT_KEY
-from tdpr.registry import REFERENCE, VARIANTS, system_label
 from tdpr.report.figures import load_figure_signals
 from tdpr.report.webmushra import dump_yaml
 
@@ -77,6 +80,8 @@ AUDIO_DIR = "configs/resources/audio/tdpr"
 #: condition keys of the webMUSHRA configs (see :func:`condition_system`)
 AB_CONDITIONS = ("tdcnn", "gtphase")
 MOS_CONDITIONS = ("input", "tdcnn", "tdpr", "reference")
+#: further MOS conditions: the no-learning baselines, keyed by their registry names
+ANCHOR_CONDITIONS = tuple(models_of_kind(BASELINE))
 MOS_SCALE = {1: "Bad", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
 #: stimulus keys of the AB pages: the conditions in the order they play
 AB_PAIRS = ("_".join(AB_CONDITIONS), "_".join(AB_CONDITIONS[::-1]))
@@ -85,6 +90,7 @@ CHECK_ID = "check_channels"
 PLAYBACK_RATE = 48_000
 CHANNELS = 2
 AB_GAP_S = 1.0
+NUMBERS = {4: "four", 5: "five", 6: "six", 7: "seven"}
 
 
 def choose_pieces(
@@ -177,16 +183,24 @@ def match_loudness(
 
 def condition_system(key: str, model: str) -> str:
     """System label behind a condition key of the test of ``model`` (``tdpr`` -> SEANet+TD-PR)."""
+    if key in ANCHOR_CONDITIONS:
+        return system_label(key)
     systems = {"input": INPUT, "reference": GROUND_TRUTH, "tdcnn": model}
     return systems.get(key) or {"tdpr": model + TDPR, "gtphase": model + GT_PHASE}[key]
+
+
+def mos_order(conditions: Sequence[str]) -> list[str]:
+    """MOS condition keys in display order: input, the baselines, TD-CNN, TD-PR, reference."""
+    order = [MOS_CONDITIONS[0], *ANCHOR_CONDITIONS, *MOS_CONDITIONS[1:]]
+    return [c for c in order if c in set(conditions)]
 
 
 def _code(seed: int, piece: str, system: str) -> str:
     return hashlib.sha1(f"{seed}:{piece}:{system}".encode()).hexdigest()[:10]
 
 
-def _needed_systems(models: Sequence[str], ab_model: str) -> list[str]:
-    systems = [INPUT, GROUND_TRUTH]
+def _needed_systems(models: Sequence[str], ab_model: str, baselines: Sequence[str]) -> list[str]:
+    systems = [INPUT, GROUND_TRUTH, *(system_label(b) for b in baselines)]
     for model in models:
         systems += [model, model + TDPR]
     return [*systems, ab_model + GT_PHASE]
@@ -204,6 +218,7 @@ def export_listening_test(
     target_lufs: float = -23.0,
     peak_limit_dbfs: float = -1.0,
     seed: int = 0,
+    baselines: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Write the excerpts and the webMUSHRA configurations of the AB and MOS tests.
 
@@ -218,12 +233,17 @@ def export_listening_test(
         target_lufs: integrated loudness of every excerpt.
         peak_limit_dbfs: highest sample peak allowed after scaling.
         seed: seed of the A/B order and the file codes.
+        baselines: registry names of no-learning baselines (``noisefill``...) rated as further
+            conditions of every MOS test (their manifests keyed by label, like the others).
 
     Returns:
         The excerpt table (also written to ``excerpts.csv``).
     """
     ab_model = models[0] if ab_model is None else ab_model
-    systems = _needed_systems(models, ab_model)
+    unknown = [b for b in baselines if b not in ANCHOR_CONDITIONS]
+    if unknown:
+        raise ValueError(f"not a registered baseline: {', '.join(unknown)}")
+    systems = _needed_systems(models, ab_model, baselines)
     missing = [s for s in systems if s not in manifests]
     if missing:
         raise ValueError(f"no manifest for system(s) {', '.join(missing)}")
@@ -243,7 +263,7 @@ def export_listening_test(
     ab = ab_config(pieces, paths, ab_model, firsts)
     write_webmushra(out_dir / "configs/tdpr_ab.yaml", ab, out_dir)
     for model in models:
-        config = mos_config(pieces, paths, model)
+        config = mos_config(pieces, paths, model, baselines)
         write_webmushra(out_dir / f"configs/tdpr_mos_{model.lower()}.yaml", config, out_dir)
     write_text_atomic(out_dir / "pieces.csv", pieces.to_csv(index=False, lineterminator="\n"))
     write_text_atomic(out_dir / "excerpts.csv", excerpts.to_csv(index=False, lineterminator="\n"))
@@ -383,14 +403,18 @@ def ab_config(pieces: pd.DataFrame, paths: pd.Series, model: str, pairs: Sequenc
     return _frame(f"tdpr_ab_{model.lower()}", f"AB test ({model})", intro, first, trials)
 
 
-def mos_config(pieces: pd.DataFrame, paths: pd.Series, model: str) -> dict:
-    """MOS test of one TD-CNN: input, TD-CNN, TD-PR and the hidden reference rated 1-5."""
+def mos_config(
+    pieces: pd.DataFrame, paths: pd.Series, model: str, baselines: Sequence[str] = ()
+) -> dict:
+    """MOS test of one TD-CNN: input, TD-CNN, TD-PR, the hidden reference and any baselines
+    (registry names) rated 1-5."""
+    conditions = mos_order([*MOS_CONDITIONS, *baselines])
     response = [{"value": str(v), "label": f"{v} {label}"} for v, label in MOS_SCALE.items()]
     trials = []
     for piece in pieces.itertuples(index=False):
         page_id, name = _trial_name(piece)
         reference = paths[(piece.piece_id, GROUND_TRUTH)]
-        stimuli = {k: paths[(piece.piece_id, condition_system(k, model))] for k in MOS_CONDITIONS}
+        stimuli = {k: paths[(piece.piece_id, condition_system(k, model))] for k in conditions}
         trials.append({
             "type": "likert_multi_stimulus", "id": page_id, "name": name,
             "content": "<p>Reference:</p>"
@@ -399,7 +423,8 @@ def mos_config(pieces: pd.DataFrame, paths: pd.Series, model: str) -> dict:
             "mustRate": True, "mustPlayback": "ended", "stimuli": stimuli, "response": response,
         })  # fmt: skip
     intro = (
-        "<p>Each page plays a reference and four versions of a short piano excerpt, in random "
+        f"<p>Each page plays a reference and {NUMBERS[len(conditions)]} versions of a short "
+        "piano excerpt, in random "
         "order. Rate every version from 1 (bad) to 5 (excellent: closest to the reference). The "
         "first trial is a practice trial.</p>"
     )

@@ -39,9 +39,11 @@ from tdpr.report.figures import new_figure, save_figure, styled, system_color
 from tdpr.report.listening import (
     AB_CONDITIONS,
     AB_PAIRS,
+    ANCHOR_CONDITIONS,
     CHECK_ID,
     MOS_CONDITIONS,
     condition_system,
+    mos_order,
 )
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ logger = logging.getLogger(__name__)
 MOS_COLUMNS = ("listener", "test", "trial", "condition", "rating")
 AB_COLUMNS = ("listener", "test", "trial", "choice")
 CONDITION_TITLES = {"input": "Input", "tdcnn": "TD-CNN", "tdpr": "TD-PR", "reference": "GT"}
+CONDITION_TITLES.update({key: MODELS[key].label for key in ANCHOR_CONDITIONS})
 LISTENER_FIELDS = ("listener", "session_uuid", "email")
 
 
@@ -176,7 +179,7 @@ def read_ratings(
     ]
     mos = pd.concat([_empty(MOS_COLUMNS), *(m for m, _ in parts)], ignore_index=True)
     ab = pd.concat([_empty(AB_COLUMNS), *(a for _, a in parts)], ignore_index=True)
-    mos = _clean(mos, "rating", MOS_CONDITIONS, keep_practice)
+    mos = _clean(mos, "rating", (*MOS_CONDITIONS, *ANCHOR_CONDITIONS), keep_practice)
     ab = _clean(ab, "choice", AB_CONDITIONS, keep_practice)
     logger.info(
         "read %d MOS ratings and %d AB choices from %d file(s)", len(mos), len(ab), len(paths)
@@ -232,7 +235,7 @@ def plot_mos(ratings: Ratings, out: str | os.PathLike) -> list[Path]:
     if mos.empty:
         raise ValueError("no MOS ratings to plot")
     tests = list(dict.fromkeys(mos["test"]))
-    order = [c for c in MOS_CONDITIONS if c in set(mos["condition"])]
+    order = mos_order(mos["condition"])
     with styled():
         fig = new_figure(2.6 * len(tests) + 0.4, 3.2)
         axes = np.atleast_1d(fig.subplots(1, len(tests), sharey=True, squeeze=False)[0])
