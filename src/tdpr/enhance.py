@@ -113,7 +113,8 @@ class Enhancer:
     """A TD-CNN, optionally followed by TD-PR with a vocoder, applied chunk by chunk.
 
     Args:
-        model: waveform model ``(1, 1, T) -> (1, 1, T)`` (a registered TD-CNN).
+        model: waveform model ``(1, 1, T) -> (1, 1, T)`` (a registered TD-CNN, or a baseline
+            of :mod:`tdpr.baselines`, which also needs ``cutoff_hz``).
         vocoder: model with ``vocode`` (a :class:`~tdpr.models.tfgan.TFGANGenerator`), or None
             for no phase repair.
         device: where the models run.
@@ -126,7 +127,8 @@ class Enhancer:
         phase: a phase source (``vocoder``, ``griffinlim``, ``pghi``) or None for none; by
             default ``vocoder`` when a vocoder is given.
         band: ``full`` or ``hf`` (needs ``cutoff_hz``, the input's bandwidth).
-        cutoff_hz: the input's bandwidth in Hz (:func:`enhance_file` estimates it).
+        cutoff_hz: the input's bandwidth in Hz (:func:`enhance_file` estimates it); needed
+            by band ``hf`` and by the baselines.
         phase_settings: the source's settings (e.g. ``{"iterations": 32}``).
     """
 
@@ -205,14 +207,23 @@ class Enhancer:
         """The chunks of a ``length``-sample input."""
         return plan_chunks(length, self.chunk, self.context, self.fade, self.align)
 
-    def process(self, segment: np.ndarray) -> np.ndarray:
+    def process(self, segment: np.ndarray, start: int = 0) -> np.ndarray:
         """Enhance one segment: ``(L,) -> (L,)`` float32, model then chunk-wise phase repair
-        (TD-PR); whole-signal sources are left to :meth:`repair_whole`."""
+        (TD-PR); whole-signal sources are left to :meth:`repair_whole`.
+
+        ``start`` is the segment's first sample in the whole signal: a baseline
+        (:mod:`tdpr.baselines`, ``needs_cutoff``) gets it with the cutoff, so its seeded draws
+        are those of the whole signal."""
         x = torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))
         bf16 = self.dtype == "bfloat16"
+        kwargs = {}
+        if getattr(self.model, "needs_cutoff", False):
+            if self.cutoff_hz is None:
+                raise ValueError(f"{type(self.model).__name__} needs the input's bandwidth")
+            kwargs = {"cutoff_hz": self.cutoff_hz, "start": start}
         with torch.inference_mode():
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-                y = self.model(x.to(self.device).view(1, 1, -1))[0, 0].float()
+                y = self.model(x.to(self.device).view(1, 1, -1), **kwargs)[0, 0].float()
             if self.phase == "vocoder":
                 y = self.repair(y)  # float32: see "Precision" in the module docstring
             return y.cpu().numpy()
@@ -260,7 +271,10 @@ class Enhancer:
         ):
             segment, data = self._segment(chunk, blocks, buf, start)
             lo, hi = chunk.out_start - chunk.seg_start, chunk.out_end - chunk.seg_start
-            out = np.stack([self.process(segment[:, c])[lo:hi] for c in range(data.shape[1])], 1)
+            out = np.stack(
+                [self.process(segment[:, c], chunk.seg_start)[lo:hi] for c in range(data.shape[1])],
+                1,
+            )
             if pending is not None:
                 out[: self.fade] = out[: self.fade] * fade_in[:, None] + pending
             if k < len(chunks) - 1 and self.fade:
@@ -374,6 +388,11 @@ def enhance_file(
         estimated = estimate_bandwidth(in_path)
         cutoff_hz = estimated if cutoff_hz is None else cutoff_hz
     enhancer.cutoff_hz = min(cutoff_hz, SAMPLE_RATE / 2 - 1)
+    if getattr(enhancer.model, "needs_cutoff", False):
+        try:
+            enhancer.model.check_cutoff(enhancer.cutoff_hz)
+        except ValueError as err:
+            raise AudioError(f"{in_path}: {err}") from err
     clipped = 0
     with sf.SoundFile(str(in_path)) as source, atomic_path(out_path, suffix=".wav") as tmp:
         if info.samplerate == SAMPLE_RATE:

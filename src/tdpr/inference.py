@@ -5,7 +5,8 @@ writes one 16-bit PCM WAV per clip into ``out_dir`` and a manifest of the same s
 The steps are separate workflow rules, so every phase variant reuses the stored TD-CNN outputs
 (16-bit, like every other stored waveform) instead of recomputing them:
 
-- :func:`enhance_testset`: ``y = TD-CNN(x)``, chunked by :class:`tdpr.enhance.Enhancer`.
+- :func:`enhance_testset`: ``y = TD-CNN(x)``, chunked by :class:`tdpr.enhance.Enhancer`; or the
+  output of a baseline that needs no learning (:mod:`tdpr.baselines`), by the same path.
 - :func:`repair_testset`: ``y``'s magnitude with the phase of a registered phase source in the
   full band or above the cutoff (:func:`tdpr.phase.repair.repair`), on the whole clip: the
   vocoder's (TD-PR, spec A6), the ground truth's (GT-phase, paper Sec. 4.2), Griffin-Lim's,
@@ -26,10 +27,12 @@ import pandas as pd
 import torch
 
 from tdpr.audio import read_audio, to_mono, write_pcm16
+from tdpr.baselines.base import load_baseline
+from tdpr.baselines.spectrum import read_spectrum
 from tdpr.data.manifest import read_manifest, relative_path, write_manifest
 from tdpr.enhance import Enhancer
 from tdpr.phase.repair import repair
-from tdpr.registry import PHASE_SOURCES
+from tdpr.registry import BASELINE, PHASE_SOURCES, models_of_kind
 from tdpr.train.checkpoint import load_model
 from tdpr.train.device import resolve_device
 
@@ -79,12 +82,60 @@ def enhance_testset(
     chunk_seconds: float = 10.0,
     context_seconds: float = 1.0,
     crossfade_seconds: float = 0.25,
+    *,
+    cutoff_hz: float | None = None,
+    spectrum_path: str | os.PathLike | None = None,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """TD-CNN outputs of every degraded test clip (no phase repair)."""
+    """TD-CNN outputs of every degraded test clip (no phase repair).
+
+    Args:
+        model_path: a TD-CNN's model file, or the name of a baseline (``noisefill``,
+            ``replicate``: :func:`load_system`).
+        cutoff_hz: the test set's cutoff (the baselines need it).
+        spectrum_path: the mean spectrum a baseline uses (default: the shipped one).
+        seed: a baseline's seed; each clip draws with the seed and its id.
+    """
     device = resolve_device(device)
-    model = load_model(model_path, map_location=device)
-    enhancer = Enhancer(model, None, device, chunk_seconds, context_seconds, crossfade_seconds)
-    return _map_manifest(in_manifest, out_manifest, out_dir, lambda _, x: enhancer.enhance(x))
+    model = load_system(model_path, spectrum_path=spectrum_path, map_location=device)
+    enhancer = Enhancer(
+        model, None, device, chunk_seconds, context_seconds, crossfade_seconds,
+        cutoff_hz=cutoff_hz,
+    )  # fmt: skip
+
+    def transform(clip_id: str, x: np.ndarray) -> np.ndarray:
+        if hasattr(model, "seed"):
+            model.seed = seed + zlib.crc32(clip_id.encode())
+        return enhancer.enhance(x)
+
+    return _map_manifest(in_manifest, out_manifest, out_dir, transform)
+
+
+def load_system(
+    model: str | os.PathLike,
+    *,
+    spectrum_path: str | os.PathLike | None = None,
+    seed: int = 0,
+    map_location: str | torch.device = "cpu",
+) -> torch.nn.Module:
+    """A waveform model: the baseline of that name, or else the model file at that path.
+
+    A registered baseline's name always means the baseline (to load a file of that name, write
+    ``./noisefill``). ``spectrum_path`` (a baseline's mean spectrum) is refused with a model
+    file, which carries everything it needs.
+
+    Raises:
+        ValueError: a spectrum given with a model file; an unreadable spectrum or model file.
+    """
+    if str(model) in models_of_kind(BASELINE):
+        spectrum = read_spectrum(spectrum_path) if spectrum_path is not None else None
+        return load_baseline(str(model), spectrum=spectrum, seed=seed)
+    if spectrum_path is not None:
+        raise ValueError(
+            f"a spectrum is for the baselines ({', '.join(models_of_kind(BASELINE))})"
+            f", not for the model file {model}"
+        )
+    return load_model(model, map_location=map_location)
 
 
 def repair_testset(

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 from conftest import piano_like
+from rendered import needs_fluidsynth, piano
 
 from tdpr.cli import main
 from tdpr.enhance import Enhancer
@@ -151,3 +152,90 @@ def test_output_must_be_a_wav_file(tmp_path, checkpoints, capsys):
     argv = ["enhance", str(src), str(tmp_path / "out.flac")]
     argv += ["--model", str(checkpoints["seanet"]), "--no-phase-repair"]
     assert ".wav" in run_failing(argv, capsys)
+
+
+def lowpassed(path: Path, cutoff: float, seconds: float = 3.0) -> tuple[Path, np.ndarray]:
+    """Rendered piano low-passed at ``cutoff`` (written to ``path``) and the clean original."""
+    from tdpr.audio import quantize_pcm16
+    from tdpr.dsp.filters import lowpass
+
+    clean = piano(8.0)[-int(seconds * 16_000) :]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, quantize_pcm16(lowpass(clean, 16_000, "cheby1", cutoff)), 16_000,
+             subtype="PCM_16")  # fmt: skip
+    return path, clean
+
+
+def lsd(clean: np.ndarray, path: Path, cutoff: float) -> dict[str, float]:
+    from tdpr.metrics import compute_all
+
+    est, _ = sf.read(path, dtype="float64")
+    return compute_all(torch.from_numpy(clean), torch.from_numpy(est), cutoff,
+                       names=["lsd", "lsd_lf"])  # fmt: skip
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize("baseline", ["noisefill", "replicate"])
+def test_a_baseline_needs_no_checkpoint(tmp_path, baseline):
+    src, clean = lowpassed(tmp_path / "in.wav", 3000)
+    out = tmp_path / "out.wav"
+    assert main(["enhance", str(src), str(out), "--model", baseline, "--cutoff", "3000"]) == 0
+    given, filled = lsd(clean, src, 3000), lsd(clean, out, 3000)
+    assert filled["lsd"] < given["lsd"] - 0.5
+    assert filled["lsd_lf"] < given["lsd_lf"] + 0.05
+    again = tmp_path / "again.wav"
+    assert main(["enhance", str(src), str(again), "--model", baseline, "--cutoff", "3000"]) == 0
+    assert again.read_bytes() == out.read_bytes()  # seeded: the same bytes
+
+
+@needs_fluidsynth
+def test_a_baseline_estimates_the_bandwidth_and_takes_folders_seeds_and_spectra(tmp_path, caplog):
+    lowpassed(tmp_path / "in" / "a.wav", 3000)
+    lowpassed(tmp_path / "in" / "b.wav", 3500, seconds=2.0)
+    with caplog.at_level("INFO"):
+        assert main(["enhance", str(tmp_path / "in"), str(tmp_path / "out"),
+                     "--model", "noisefill"]) == 0  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "b.wav"]
+    assert "estimated bandwidth" in caplog.text
+    from tdpr.baselines.spectrum import MeanSpectrum, write_spectrum
+
+    flat = write_spectrum(MeanSpectrum(np.ones(513)), tmp_path / "flat.json")
+    runs = {}
+    for name, extra in (("seed1", ["--seed", "1"]), ("flat", ["--spectrum", str(flat)])):
+        runs[name] = tmp_path / f"{name}.wav"
+        argv = ["enhance", str(tmp_path / "in" / "a.wav"), str(runs[name]), "--model", "noisefill"]
+        assert main([*argv, *extra]) == 0
+    shipped = (tmp_path / "out" / "a.wav").read_bytes()
+    assert runs["seed1"].read_bytes() != shipped and runs["flat"].read_bytes() != shipped
+
+
+@needs_fluidsynth
+def test_a_baseline_with_a_vocoder_gets_td_pr(tmp_path, checkpoints):
+    src, _ = lowpassed(tmp_path / "in.wav", 3000, seconds=1.5)
+    out = tmp_path / "out.wav"
+    argv = ["enhance", str(src), str(out), "--model", "replicate", "--cutoff", "3000"]
+    assert main([*argv, "--vocoder", str(checkpoints["tfgan"])]) == 0
+    plain = tmp_path / "plain.wav"
+    assert main(["enhance", str(src), str(plain), "--model", "replicate", "--cutoff", "3000"]) == 0
+    assert out.read_bytes() != plain.read_bytes()
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--model", "noisefill", "--spectrum", "{bad}"], "--spectrum: cannot read"),
+        (["--model", "noisefill", "--spectrum", "{missing}"], "--spectrum: spectrum file not"),
+        (["--model", "{seanet}", "--spectrum", "{bad}", "--no-phase-repair"], "for the baselines"),
+        (["--model", "noisefill", "--cutoff", "1000"], "outside the 2000-7500 Hz"),
+        (["--model", "noisfill"], "not found, and not a baseline"),
+    ],
+)
+def test_baseline_mistakes_exit_2_without_output(tmp_path, checkpoints, capsys, extra, message):
+    src, _ = lowpassed(tmp_path / "in.wav", 3000, seconds=1.0)
+    (tmp_path / "bad.json").write_text("{")
+    paths = {"bad": tmp_path / "bad.json", "missing": tmp_path / "no.json", **checkpoints}
+    out = tmp_path / "out.wav"
+    argv = ["enhance", str(src), str(out), *(a.format(**paths) for a in extra)]
+    assert message in run_failing(argv, capsys)
+    assert not out.exists()

@@ -1,17 +1,25 @@
-"""Enhance recordings with a trained TD-CNN, with TD-PR phase repair by a TFGAN vocoder.
+"""Enhance recordings with a trained TD-CNN, with TD-PR phase repair by a TFGAN vocoder, or with
+a baseline that needs no learning.
 
 IN is an audio file (OUT is then a .wav file, or an existing folder to write into) or a folder
 (OUT is then a folder; every audio file soundfile reads in IN is written there under the same
 name with .wav). Inputs may have any rate and any number of channels: they are resampled to
 16 kHz and each channel is enhanced on its own; outputs are 16-bit PCM WAV at 16 kHz.
 
---model is a final model file of a TD-CNN (seanet, audiounet, demucs), --vocoder one of the TFGAN
-vocoder (tfgan). --phase picks what replaces the TD-CNN's phase: vocoder (TD-PR, the default:
-needs --vocoder), griffinlim (fast Griffin-Lim from the TD-CNN's own phase), pghi (phase-gradient
-heap integration from the magnitude) or none (--no-phase-repair is the same). --band full gives
-the whole band the new phase (the paper); --band hf only the band above the input's bandwidth,
-which is estimated per file (and always logged, with a warning outside the 2.5-4 kHz the models
-were trained for) unless --cutoff gives it. A checkpoint of the wrong kind
+--model is a final model file of a TD-CNN (seanet, audiounet, demucs), or the name of a baseline
+that needs no learning and no file: noisefill (random-phase noise shaped like piano above the
+input's bandwidth, at the level of its top band) or replicate (the half-band below the bandwidth
+copied upward). They use the mean piano spectrum that ships with tdpr unless --spectrum gives
+another (a file of `tdpr.baselines.spectrum`, e.g. the workflow's
+results/baselines/mean_spectrum.json); --seed seeds the noise fill. --vocoder is a file of the
+TFGAN vocoder (tfgan). --phase picks what replaces the model's phase: vocoder (TD-PR, the default
+for a TD-CNN and for a baseline given --vocoder: needs --vocoder), griffinlim (fast Griffin-Lim
+from the model output's own phase), pghi (phase-gradient heap integration from the magnitude) or
+none (--no-phase-repair is the same; the default for a baseline without --vocoder). --band full
+gives the whole band the new phase (the paper); --band hf only the band above the input's
+bandwidth, which is estimated per file (and always logged, with a warning outside the 2.5-4 kHz
+the models were trained for) unless --cutoff gives it; the baselines use the same bandwidth and
+need it between 2 and 7.5 kHz. A checkpoint of the wrong kind
 (a vocoder as --model, a TD-CNN as --vocoder, a training state, or not a tdpr file at all) stops
 the command before anything is written.
 
@@ -28,6 +36,7 @@ examples:
   tdpr enhance low.wav enhanced.wav --model seanet.pt --vocoder tfgan.pt
   tdpr enhance recordings/ enhanced/ --model demucs.pt --no-phase-repair --device cuda
   tdpr enhance old.flac new.wav --model seanet.pt --phase pghi --band hf
+  tdpr enhance low.wav filled.wav --model noisefill
 """
 
 from __future__ import annotations
@@ -42,9 +51,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from tdpr.baselines import load_baseline
+from tdpr.baselines.spectrum import SpectrumError, read_spectrum
 from tdpr.cli import CLIError
 from tdpr.enhance import DTYPES, Enhancer, enhance_file, probe_audio
-from tdpr.registry import BANDS
+from tdpr.registry import BANDS, BASELINE, models_of_kind
 from tdpr.train.checkpoint import MODEL_KIND, load_checkpoint, load_model
 
 logger = logging.getLogger(__name__)
@@ -57,7 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``enhance`` arguments."""
     parser.add_argument("input", metavar="IN", type=Path, help="an audio file or a folder")
     parser.add_argument("output", metavar="OUT", type=Path, help="output .wav file or folder")
-    parser.add_argument("--model", type=Path, required=True, metavar="CKPT", help="TD-CNN file")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="CKPT|NAME",
+        help=f"a TD-CNN file, or a baseline: {', '.join(models_of_kind(BASELINE))}",
+    )
     parser.add_argument("--vocoder", type=Path, metavar="CKPT", help="TFGAN vocoder file")
     parser.add_argument(
         "--no-phase-repair", action="store_true", help="output the TD-CNN's waveform as it is"
@@ -65,8 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--phase",
         choices=PHASES,
-        default="vocoder",
-        help="what replaces the TD-CNN's phase (default: vocoder, i.e. TD-PR)",
+        default=None,
+        help="what replaces the model's phase (default: vocoder, i.e. TD-PR; none for a baseline "
+        "without --vocoder)",
     )
     parser.add_argument(
         "--band",
@@ -80,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--iterations", type=int, default=32, metavar="N", help="Griffin-Lim iterations (32)"
     )
+    parser.add_argument(
+        "--spectrum",
+        type=Path,
+        metavar="FILE",
+        help="a baseline's mean spectrum (default: shipped)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise fill (0)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument(
         "--chunk-seconds", type=float, default=10.0, metavar="S", help="chunk length (10)"
@@ -121,6 +145,19 @@ def _jobs(source: Path, target: Path) -> list[tuple[Path, Path]]:
     return [(source, target)]
 
 
+def _load_model(model: str, args: argparse.Namespace) -> nn.Module:
+    """The TD-CNN file or the named baseline of ``--model``."""
+    if model in models_of_kind(BASELINE):
+        try:
+            spectrum = read_spectrum(args.spectrum) if args.spectrum is not None else None
+        except SpectrumError as err:
+            raise CLIError(f"--spectrum: {err}") from err
+        return load_baseline(model, spectrum=spectrum, seed=getattr(args, "seed", 0))
+    if getattr(args, "spectrum", None) is not None:
+        raise CLIError("--spectrum is for the baselines (noisefill, replicate), not a model file")
+    return _load(Path(model), "model", args.device)
+
+
 def _load(path: Path, role: str, device: str) -> nn.Module:
     """Load a final model file and check it is a TD-CNN (``role="model"``) or a vocoder."""
     try:
@@ -138,7 +175,13 @@ def _load(path: Path, role: str, device: str) -> nn.Module:
 
 def build_enhancer(args: argparse.Namespace) -> Enhancer:
     """Load the checkpoints named on the command line into an :class:`Enhancer`."""
-    phase = getattr(args, "phase", "vocoder")
+    baseline = str(args.model) in models_of_kind(BASELINE)
+    if not baseline and not Path(args.model).exists():
+        known = ", ".join(models_of_kind(BASELINE))
+        raise CLIError(f"--model {args.model}: file not found, and not a baseline ({known})")
+    phase = getattr(args, "phase", None)
+    if phase is None:
+        phase = "none" if baseline and args.vocoder is None else "vocoder"
     phase = "none" if args.no_phase_repair else phase
     if phase == "vocoder" and args.vocoder is None:
         raise CLIError(
@@ -156,10 +199,10 @@ def build_enhancer(args: argparse.Namespace) -> Enhancer:
         raise CLIError(f"unknown --device {args.device!r}: {err}") from err
     if device.type == "cuda" and not torch.cuda.is_available():
         raise CLIError(f"--device {args.device}: CUDA is not available here")
-    model = _load(args.model, "model", args.device)
+    model = _load_model(str(args.model), args)
     vocoder = _load(args.vocoder, "vocoder", args.device) if phase == "vocoder" else None
     if phase == "none":
-        logger.info("phase repair is off: writing the TD-CNN output as it is")
+        logger.info("phase repair is off: writing the model's output as it is")
     dtype = getattr(args, "dtype", "float32")
     return Enhancer(
         model, vocoder, device=device, chunk_seconds=args.chunk_seconds, dtype=dtype,
