@@ -25,13 +25,14 @@ wildcard_constraints:
     shard=r"\d+",
     cutoff="|".join(re.escape(c) for c in CUTOFFS),
     system=r"[a-z0-9_]+",
-    model="|".join(MODELS),
+    model="|".join(MODELS + BASELINES),
     variant="|".join(v for v in VARIANTS if v != PLAIN),
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/testset.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/baselines.smk"
 include: "workflow/rules/enhance.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from tdpr.train.checkpoint import load_model
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ("SEANet", "AudioUNet", "Demucs")
 MODELS = ("seanet", "audiounet", "demucs")
+BASELINES = ("noisefill", "replicate")
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 
 
@@ -164,8 +166,10 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     assert list(metrics.columns) == ["model", "variant", "cutoff", "clip", "metric", "value"]
     # .test/config.yaml: sources vocoder and griffinlim in both bands, GT-phase for SEANet
     variants = ("plain", "tdpr", "griffinlim_full", "vocoder_hf", "griffinlim_hf")
+    # the baselines go through the same rules, every phase variant included (baselines:
+    # phase_repair: true in .test/config.yaml)
     systems = {("input", "plain"), ("seanet", "gtphase"), ("seanet", "gt_hf")} | {
-        (model, variant) for model in MODELS for variant in variants
+        (model, variant) for model in (*MODELS, *BASELINES) for variant in variants
     }
     assert set(zip(metrics["model"], metrics["variant"], strict=True)) == systems
     assert set(metrics["cutoff"]) == {2500, 4000}
@@ -178,11 +182,18 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     table = pd.read_csv(tmp_path / "results/tables/table1.csv", comment="#", index_col=0)
     assert list(table.index) == [
         "Input",
+        "Noise fill",
+        "Replication",
         *(f"{label}{v}" for label in LABELS for v in ("", "+TD-PR")),
         "Ground truth",
     ]
-    assert list(table.columns) == ["2.5 kHz", "4 kHz", "AVG", "Params"]
+    assert list(table.columns) == ["2.5 kHz", "4 kHz", "AVG", "Params", "Alters band"]
     assert np.isfinite(table[["2.5 kHz", "4 kHz", "AVG"]].to_numpy(dtype=float)).all()
+    # the baselines learn nothing and beat the input; their spectrum is a DAG product
+    assert (table.loc["Noise fill", ["2.5 kHz", "4 kHz"]].astype(float) < 2.0).all()
+    assert (table.loc["Input", ["2.5 kHz", "4 kHz"]].astype(float) > 2.0).all()
+    provenance = json.loads((tmp_path / "results/baselines/mean_spectrum.json").read_text())
+    assert provenance["provenance"]["clips"] == len(clips["train"])
     for name in ("table1.md", "table1.tex", "table_extended.md", "table_extended.tex"):
         assert (tmp_path / "results/tables" / name).stat().st_size > 200
     consistency = metrics[metrics.metric == "consistency"].set_index(["model", "variant"])
@@ -207,6 +218,8 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     assert len(excerpts) > 0
     for config in ("tdpr_ab.yaml", "tdpr_mos_seanet.yaml"):
         assert (tmp_path / "results/listening/configs" / config).is_file(), config
+    mos = (tmp_path / "results/listening/configs/tdpr_mos_seanet.yaml").read_text()
+    assert "noisefill:" in mos and "replicate:" in mos  # rated beside the TD-CNN
     vocoder = load_model(tmp_path / "results/vocoder/tfgan.pt")
     assert vocoder.vocode(torch.zeros(1, 1, 4000)).shape == (1, 1, 4000)
 
@@ -220,6 +233,89 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
         assert (tmp_path / f"results/models/{model}/work/checkpoint.pt").is_file()
         log = (tmp_path / f"logs/train_model/{model}.log").read_text()
         assert "no CUDA device: training on CPU" in log or "cuda" in log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("baseline", ["noisefill", "replicate"])
+def test_tdpr_enhance_runs_a_baseline_on_the_tiny_test_sets(
+    tiny_run: Path, tmp_path: Path, baseline: str
+) -> None:
+    """``tdpr enhance FOLDER OUT --model <baseline>``: no checkpoint, the bandwidth estimated
+    per file; the outputs lower the input's LSD and keep LSD-LF within 0.05 of the input's."""
+    from tdpr.cli import main
+    from tdpr.metrics import compute_all
+
+    clean = pd.read_csv(tiny_run / "results/clips/test.csv").set_index("clip_id")["path"]
+    for cutoff in (2500, 4000):
+        folder = tiny_run / "results/testsets" / str(cutoff)
+        out = tmp_path / f"{baseline}-{cutoff}"
+        assert main(["enhance", str(folder), str(out), "--model", baseline]) == 0
+        given, filled = [], []
+        for clip_id, path in clean.items():
+            ref, _ = sf.read(tiny_run / "results/clips" / path, dtype="float64")
+            for est_path, scores in ((folder / f"{clip_id}.wav", given),
+                                     (out / f"{clip_id}.wav", filled)):  # fmt: skip
+                est, _ = sf.read(est_path, dtype="float64")
+                scores.append(compute_all(torch.from_numpy(ref), torch.from_numpy(est), cutoff,
+                                          names=["lsd", "lsd_lf"]))  # fmt: skip
+        mean = {k: pd.DataFrame(v).mean() for k, v in (("given", given), ("filled", filled))}
+        assert mean["filled"]["lsd"] < mean["given"]["lsd"] - 0.5, (cutoff, mean)
+        assert mean["filled"]["lsd_lf"] <= mean["given"]["lsd_lf"] + 0.05, (cutoff, mean)
+
+
+@pytest.mark.slow
+def test_a_second_run_on_this_machine_gives_the_same_table_bytes(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """Everything from training on, run again in another folder from the same clips: seeded
+    training, inference, noise fill, phase repair and metrics give the same tables, byte for
+    byte (on one machine; across machines the README states the spread)."""
+    again = tmp_path / "again"
+    for part in ("resources", "results/clips", "results/testsets"):
+        shutil.copytree(tiny_run / part, again / part)  # copy2 keeps the mtimes
+    result = snakemake(again, "--cores", "2", "--configfile", TINY, "--until", "make_table")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "train_model" in result.stdout + result.stderr  # the models were trained again
+    for name in (
+        "table1.md", "table1.csv", "table1.tex", "table_extended.md", "table_extended.csv",
+        "table_extended.tex",
+    ):  # fmt: skip
+        first = (tiny_run / "results/tables" / name).read_bytes()
+        assert (again / "results/tables" / name).read_bytes() == first, name
+    spectrum = "results/baselines/mean_spectrum.json"
+    assert (again / spectrum).read_bytes() == (tiny_run / spectrum).read_bytes()
+
+
+@pytest.mark.slow
+def test_readme_tables_check_on_the_tiny_workflow(tiny_run: Path, tmp_path: Path) -> None:
+    """tools/readme_tables.py, as a user runs it after the workflow: --write copies the tables
+    into the README's blocks, --check passes on them and fails, naming the cell, once a number
+    moves by more than the tolerance."""
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# Results\n\n<!-- results-table: tables/table1.md -->\n<!-- /results-table -->\n\n"
+        '<!-- results-table: tables/table_extended.md cutoff=all rows="^(Input|Noise fill|'
+        'SEANet)" -->\n<!-- /results-table -->\n'
+    )
+    tool = [sys.executable, str(ROOT / "tools/readme_tables.py"), "--readme", str(readme)]
+    tool += ["--results", str(tiny_run / "results")]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*tool, *args], capture_output=True, text=True, timeout=120)
+
+    assert run("--write").returncode == 0
+    text = readme.read_text()
+    assert "| Noise fill |" in text and "| SEANet+TD-PR |" in text
+    assert run("--check").returncode == 0
+    # move Noise fill's first LSD by 0.03: within a tolerance of 0.05, outside one of 0.02
+    row = next(line for line in text.splitlines() if line.startswith("| Noise fill |"))
+    cells = row.split("|")
+    mark = "†" if "†" in cells[2] else ""
+    moved = f" {float(cells[2].strip('* †')) + 0.03:.2f}{mark} "
+    readme.write_text(text.replace(row, "|".join([*cells[:2], moved, *cells[3:]]), 1))
+    assert run("--check", "--tolerance", "0.05").returncode == 0
+    failed = run("--check", "--tolerance", "0.02")
+    assert failed.returncode == 1 and "Noise fill" in failed.stdout, failed.stdout
 
 
 @pytest.mark.slow

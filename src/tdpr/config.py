@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tdpr.registry import DEGRADATIONS, MODELS, PHASE_SOURCES, TDCNN
+from tdpr.registry import BASELINE, DEGRADATIONS, MODELS, PHASE_SOURCES, TDCNN, models_of_kind
 
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
@@ -88,6 +88,13 @@ def _check_registered(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config key models.{name}: {name!r} is not a registered TD-CNN "
                 f"(registered: {', '.join(tdcnns)})"
+            )
+    baselines = models_of_kind(BASELINE)
+    for name in config.get("baselines", {}).get("names", []):
+        if name not in baselines:
+            raise ConfigError(
+                f"config key baselines.names: {name!r} is not a registered baseline "
+                f"(registered: {', '.join(baselines)})"
             )
     configured = list(config.get("models", {}))
     phase = config.get("phase_repair", {})

@@ -35,6 +35,8 @@ DATA = config["data"]
 SPLITS = ["train", "validation", "test"]
 CUTOFFS = [str(c) for c in config["testset"]["cutoffs"]]
 MODELS = list(config["models"])
+#: the no-learning baselines (tdpr.baselines), which go through the same rules from inference on
+BASELINES = list(config["baselines"]["names"])
 DEMO_ROOT = "resources/demo/maestro-v3.0.0"
 
 
@@ -108,9 +110,24 @@ def get_testset_params(wildcards):
     }
 
 
-def get_enhance_params():
-    """Chunking of the test-set inference (keyword arguments of enhance_testset)."""
-    return dict(config["enhance"])
+def get_enhance_inputs(wildcards):
+    """The degraded test set, and the model file of a TD-CNN or the mean spectrum of a
+    baseline."""
+    inputs = {"testset": f"results/testsets/{wildcards.cutoff}.csv"}
+    if wildcards.model in BASELINES:
+        inputs["spectrum"] = "results/baselines/mean_spectrum.json"
+    else:
+        inputs["model"] = f"results/models/{wildcards.model}/model.pt"
+    return inputs
+
+
+def get_enhance_params(wildcards):
+    """Keyword arguments of enhance_testset: the chunking; a baseline's cutoff and seed."""
+    params = dict(config["enhance"])
+    if wildcards.model in BASELINES:
+        params["cutoff_hz"] = float(wildcards.cutoff)
+        params["seed"] = config["baselines"]["seed"]
+    return params
 
 
 PHASE = config["phase_repair"]
@@ -119,12 +136,14 @@ ORACLE_MODELS = [m for m in PHASE["oracle_models"] if m in MODELS]
 MODEL_VARIANTS = phase_variants(PHASE["sources"], PHASE["bands"])
 ORACLE_VARIANTS = phase_variants(["gt"], PHASE["bands"])
 #: system keys (path components; tdpr.registry): the input, each model and its variants
+#: the models whose outputs get every phase variant
+PHASED = (BASELINES if config["baselines"]["phase_repair"] else []) + MODELS
 SYSTEMS = [INPUT]
-for _m in MODELS:
-    SYSTEMS += [_m, *(system_key(_m, v) for v in MODEL_VARIANTS)]
+for _m in BASELINES + MODELS:
+    SYSTEMS += [_m, *(system_key(_m, v) for v in MODEL_VARIANTS if _m in PHASED)]
 SYSTEMS += [system_key(_m, v) for _m in ORACLE_MODELS for v in ORACLE_VARIANTS]
 #: (variant, model) pairs that the repair_phase rule makes
-PHASE_JOBS = [(v, m) for m in MODELS for v in MODEL_VARIANTS]
+PHASE_JOBS = [(v, m) for m in PHASED for v in MODEL_VARIANTS]
 PHASE_JOBS += [(v, m) for m in ORACLE_MODELS for v in ORACLE_VARIANTS]
 
 
@@ -191,7 +210,9 @@ def get_metric_tables(wildcards):
 # ---- report -------------------------------------------------------------------------------
 
 REPORT = config["report"]
-FIGURE_SYSTEMS = [INPUT] + [s for m in MODELS for s in (m, system_key(m, "tdpr"))]
+FIGURE_SYSTEMS = [INPUT, *BASELINES] + [
+    s for m in MODELS for s in (m, system_key(m, "tdpr"))
+]
 
 
 def get_figure_manifests(wildcards):
@@ -211,6 +232,7 @@ def get_listening_params(wildcards):
     listening = REPORT["listening"]
     return {
         "models": MODELS,
+        "baselines": BASELINES,
         "ab_model": listening["ab_model"],
         "n_pieces": listening["pieces"],
         "offset_s": listening["offset_seconds"],

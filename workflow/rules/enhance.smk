@@ -28,10 +28,10 @@ rule train_vocoder:
 
 
 rule enhance_testset:
-    """The TD-CNN's outputs for one degraded test set (chunked, no phase repair)."""
+    """The outputs of a TD-CNN, or of a no-learning baseline, for one degraded test set
+    (chunked, no phase repair)."""
     input:
-        model="results/models/{model}/model.pt",
-        testset="results/testsets/{cutoff}.csv",
+        unpack(get_enhance_inputs),
     output:
         manifest="results/enhanced/{model}/{cutoff}.csv",
         audio=directory("results/enhanced/{model}/{cutoff}"),
@@ -43,7 +43,7 @@ rule enhance_testset:
     resources:
         gpu=1,
     params:
-        enhance=get_enhance_params(),
+        enhance=get_enhance_params,
     script:
         "../scripts/enhance_testset.py"
 

@@ -45,6 +45,7 @@ rule make_table:
         "../../envs/tdpr.yaml"
     params:
         models=MODELS,
+        baselines=BASELINES,
         cutoffs=[int(c) for c in CUTOFFS],
         convention=get_convention,
     script:

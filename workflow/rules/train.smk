@@ -13,6 +13,8 @@ rule train_model:
         history="results/models/{model}/history.csv",
     log:
         "logs/train_model/{model}.log",
+    wildcard_constraints:
+        model="|".join(MODELS),
     conda:
         "../../envs/tdpr.yaml"
     threads: 4
