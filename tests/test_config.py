@@ -32,6 +32,9 @@ def test_the_shipped_configs_are_valid(name):
         ({"phase_repair": {"oracle_models": ["wavenet"]}}, "oracle_models: 'wavenet'"),
         ({"testset": {"order": {"min": 4, "max": 30}}}, "testset.order.max"),
         ({"testset": {"cutoffs": [9000]}}, "testset.cutoffs"),
+        ({"baselines": {"names": ["seanet"]}}, "baselines.names: 'seanet' is not a registered"),
+        ({"baselines": {"phase_repair": "yes"}}, "baselines.phase_repair"),
+        ({"models": {"noisefill": {}}}, "'noisefill' is not a registered TD-CNN"),
     ],
 )
 def test_bad_values_are_named(config, named):
