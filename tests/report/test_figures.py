@@ -189,3 +189,29 @@ def test_panel_rows_put_every_baseline_in_one_row():
         ["seanet", "seanet_tdpr"], ["demucs"],
     ]  # fmt: skip
     assert panel_rows(["noisefill", "seanet"]) == [["noisefill"], ["seanet"]]
+
+
+def test_the_lsd_figure_is_tall_enough_for_every_legend_entry(tmp_path, monkeypatch):
+    """The demo draws 27 systems: each legend entry lies inside the figure, not cut off."""
+    from tdpr.registry import system_key
+
+    variants = [v for v in VARIANTS if not VARIANTS[v].oracle][:7]
+    keys = ["input"] + [system_key(m, v) for m in ("seanet", "audiounet", "demucs")
+                        for v in variants] + ["noisefill", "replicate"]  # fmt: skip
+    rows = [
+        (*(k.partition("_")[0], k.partition("_")[2] or "plain"), cutoff, f"c{i}", "lsd", 1.0 + i)
+        for k in keys for cutoff in (2500, 4000) for i in range(2)
+    ]  # fmt: skip
+    metrics = pd.DataFrame(rows, columns=["model", "variant", "cutoff", "clip", "metric", "value"])
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, out: drawn.append(fig) or [])
+    plot_lsd_vs_cutoff(metrics, tmp_path / "lsd_cutoff")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = drawn[0]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    legend = fig.axes[0].get_legend()
+    assert len(legend.get_texts()) == len(keys)
+    box, page = legend.get_window_extent(renderer), fig.bbox
+    assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, (box, page)

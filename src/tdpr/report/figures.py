@@ -88,6 +88,10 @@ def save_figure(fig: Figure, out: str | os.PathLike, dpi: int = 200) -> list[Pat
     return paths
 
 
+#: Height of one legend entry at the paper context's font size, in inches.
+LEGEND_LINE_INCHES = 0.19
+
+
 def new_figure(width: float, height: float) -> Figure:
     """A constrained-layout figure, detached from pyplot (make its axes inside :func:`styled`)."""
     return Figure(figsize=(width, height), layout="constrained")
@@ -255,7 +259,9 @@ def plot_lsd_vs_cutoff(
     rows["bandwidth"] = (rows["cutoff"].astype(float) / 1000).map("{:g} kHz".format)
     x_order = [f"{c / 1000:g} kHz" for c in sorted(rows["cutoff"].astype(float).unique())]
     with styled():
-        fig = new_figure(6.5, 3.6)
+        # the legend (one line per system, beside the axes) sets the height: a fixed height
+        # cut off the systems that did not fit
+        fig = new_figure(6.5, max(3.6, 0.6 + LEGEND_LINE_INCHES * len(order)))
         ax = fig.subplots()
         palette = {labels[s]: system_color(s) for s in order}
         sns.pointplot(
