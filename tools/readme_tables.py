@@ -2,6 +2,7 @@
 
     python tools/readme_tables.py --readme README.md --results results --write
     python tools/readme_tables.py --readme README.md --results results --check --tolerance 0.02
+    python tools/readme_tables.py ... --check --tolerance 0.02 --tolerance-db 10
 
 Blocks and filters: :mod:`tdpr.report.readme`. Exit status: 0 when written, or when every cell
 agrees within the tolerance; 1 when a cell, row or column differs (one line each, then a
@@ -31,6 +32,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="largest absolute difference of a numeric cell that passes (inclusive; default 0)",
     )
+    parser.add_argument(
+        "--tolerance-db",
+        type=float,
+        default=None,
+        help="the same for the columns titled in dB (SI-SDR, consistency); default: --tolerance",
+    )
     return parser.parse_args(argv)
 
 
@@ -42,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             blocks, changed = write_blocks(args.readme, args.results)
             print(f"{args.readme}: {changed} of {blocks} blocks rewritten from {args.results}")
             return 0
-        report = check_blocks(args.readme, args.results, args.tolerance)
+        report = check_blocks(args.readme, args.results, args.tolerance, args.tolerance_db)
     except (ReadmeTablesError, OSError, UnicodeDecodeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

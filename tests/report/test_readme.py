@@ -383,3 +383,21 @@ def test_the_script_runs_from_the_command_line(tmp_path, results):
     assert "README '1.94', results '1.91' (difference 0.03 > 0.02)" in done.stdout
     done = subprocess.run([*command, "--check", "--write"], capture_output=True, text=True)
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
+
+
+def test_a_tolerance_of_its_own_for_the_db_columns(tmp_path):
+    """SI-SDR and consistency cells move by more than the LSD between machines: --tolerance-db
+    lets them, and only them, move more."""
+    from tdpr.report.readme import check_blocks
+
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    table = "| System | LSD | SI-SDR (dB) |\n|:---|---:|---:|\n| A | {lsd} | {snr} |\n"
+    (results / "tables/t.md").write_text(table.format(lsd="1.00", snr="10.0"))
+    readme = tmp_path / "README.md"
+    marker = "<!-- results-table: tables/t.md -->\n{}<!-- /results-table -->\n"
+    readme.write_text(marker.format(table.format(lsd="1.01", snr="11.5")))
+    assert len(check_blocks(readme, results, 0.02).failures) == 1  # the dB cell
+    assert not check_blocks(readme, results, 0.02, tolerance_db=2.0).failures
+    readme.write_text(marker.format(table.format(lsd="1.05", snr="10.0")))
+    assert len(check_blocks(readme, results, 0.02, tolerance_db=2.0).failures) == 1  # LSD

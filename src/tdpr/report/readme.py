@@ -93,6 +93,8 @@ class CheckReport:
     """What :func:`check_blocks` found: failures and warnings (one line each) and the counts."""
 
     tolerance: float
+    #: tolerance of the columns whose title says "(dB)" (None: ``tolerance`` for them too)
+    tolerance_db: float | None = None
     blocks: int = 0
     cells: int = 0
     numeric: int = 0
@@ -285,17 +287,22 @@ def write_blocks(readme: str | Path, results: str | Path) -> tuple[int, int]:
     return len(blocks), changed
 
 
-def check_blocks(readme: str | Path, results: str | Path, tolerance: float) -> CheckReport:
-    """Compare every block of ``readme`` with its product (see :func:`compare_tables`).
+def check_blocks(
+    readme: str | Path, results: str | Path, tolerance: float, tolerance_db: float | None = None
+) -> CheckReport:
+    """Compare every block of ``readme`` with its product (see :func:`compare_tables`);
+    ``tolerance_db`` applies to the columns titled in dB (SI-SDR, consistency), which move by
+    more than the LSD between machines.
 
     Raises:
         ReadmeTablesError: bad input (files, markers, a block that holds no table).
     """
-    if not tolerance >= 0:
-        raise ReadmeTablesError(f"the tolerance must be a number >= 0, not {tolerance}")
+    for value in (tolerance, 0.0 if tolerance_db is None else tolerance_db):
+        if not value >= 0:
+            raise ReadmeTablesError(f"the tolerance must be a number >= 0, not {value}")
     readme = Path(readme)
     lines = [line.rstrip("\r\n") for line in split_lines(_read_text(readme, "Markdown file"))]
-    report = CheckReport(tolerance)
+    report = CheckReport(tolerance, tolerance_db)
     for block in find_blocks(lines, readme.name):
         theirs = results_table(Path(results), block)
         ours = _block_table(lines[block.start + 1 : block.end], block)
@@ -387,8 +394,11 @@ def _compare_column(name: str, column: str, cells: list[tuple], report: CheckRep
         if diff > report.largest:
             report.largest, report.largest_at = diff, where
         moved |= diff > EPSILON
-        if diff > report.tolerance + EPSILON:
-            report.failures.append(f"{cell} (difference {diff:.4g} > {report.tolerance:g})")
+        allowed = report.tolerance
+        if report.tolerance_db is not None and "(dB)" in str(column):
+            allowed = report.tolerance_db
+        if diff > allowed + EPSILON:
+            report.failures.append(f"{cell} (difference {diff:.4g} > {allowed:g})")
         elif our_flags != their_flags:
             decorated.append((cell, our_flags, their_flags))
     # Bold marks a column's best and a mark such as † is set from values too, so a within-tolerance
