@@ -18,6 +18,7 @@ import argparse
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +26,7 @@ import pandas as pd
 import soundfile as sf
 
 from tdpr.audio import to_mono
-from tdpr.baselines.spectrum import (
-    SAMPLE_RATE,
-    MeanSpectrum,
-    SpectrumError,
-    accumulate,
-    file_digest,
-    write_spectrum,
-)
+from tdpr.baselines.spectrum import SAMPLE_RATE, file_digest, mean_of, write_spectrum
 from tdpr.data.demo import find_fluidsynth, find_soundfont, render_midi
 
 
@@ -60,18 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{csv} has no {args.split!r} rows")
     soundfont = find_soundfont(args.soundfont)
     keep = int(args.seconds * SAMPLE_RATE)
-    total, frames, seconds = np.zeros(513), 0, 0.0
-    with tempfile.TemporaryDirectory() as tmp:
+
+    def rendered(tmp: Path) -> Iterator[np.ndarray]:
         for i, name in enumerate(rows["midi_filename"], 1):
-            out = Path(tmp) / "render.wav"
+            out = tmp / "render.wav"
             render_midi(args.subset / name, soundfont, SAMPLE_RATE, out)
             audio, _ = sf.read(out, dtype="float64", always_2d=True)
             x = to_mono(audio)[:keep]
-            part, count = accumulate(x)
-            total, frames, seconds = total + part, frames + count, seconds + len(x) / SAMPLE_RATE
             print(f"[{i}/{len(rows)}] {name}: {len(x) / SAMPLE_RATE:.0f} s", file=sys.stderr)
-    if frames == 0:
-        raise SpectrumError("every rendered frame was silent")
+            yield x
+
     provenance = {
         "source": "MAESTRO v2.0.0 performance MIDI (Hawthorne et al., ICLR 2019; Google LLC; "
         "CC BY-NC-SA 4.0)",
@@ -82,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         "renderer": fluidsynth_version(),
         "soundfont": soundfont.name,
         "soundfont_sha256": file_digest(soundfont),
-        "clips": len(rows),
-        "frames": frames,
-        "seconds": round(seconds, 3),
     }
-    write_spectrum(MeanSpectrum(total / frames, provenance=provenance), args.out)
-    print(f"wrote {args.out}: {frames} frames, {seconds / 3600:.2f} h", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        spectrum = mean_of(rendered(Path(tmp)), provenance)
+    write_spectrum(spectrum, args.out)
+    info = spectrum.provenance
+    print(f"wrote {args.out}: {info['frames']} frames, {info['seconds'] / 3600:.2f} h",
+          file=sys.stderr)  # fmt: skip
     return 0
 
 

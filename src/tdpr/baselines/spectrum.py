@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -123,34 +123,50 @@ def accumulate(x: np.ndarray) -> tuple[np.ndarray, int]:
     return power[:, keep].sum(axis=1), int(keep.sum())
 
 
+def mean_of(
+    signals: Iterable[np.ndarray], provenance: Mapping[str, Any] | None = None
+) -> MeanSpectrum:
+    """The mean power spectrum over every non-silent frame of mono 16-kHz signals ``(T,)``.
+
+    The sum runs in float64 in the given order, so the same signals in the same order give the
+    same bytes. ``provenance`` is stored with the counts (clips, frames, seconds) added.
+
+    Raises:
+        SpectrumError: no signals, or nothing but silence.
+    """
+    total, clips, frames, seconds = np.zeros(N_FFT // 2 + 1), 0, 0, 0.0
+    for x in signals:
+        part, count = accumulate(x)
+        total += part
+        clips, frames, seconds = clips + 1, frames + count, seconds + len(x) / SAMPLE_RATE
+    if clips == 0:
+        raise SpectrumError("no clips to compute a mean spectrum from")
+    if frames == 0:
+        raise SpectrumError(f"the {clips} clip(s) hold only silent frames")
+    info = dict(provenance or {})
+    info.update({"clips": clips, "frames": frames, "seconds": round(seconds, 3)})
+    return MeanSpectrum(total / frames, provenance=info)
+
+
 def mean_spectrum(
     paths: Sequence[str | os.PathLike], provenance: Mapping[str, Any] | None = None
 ) -> MeanSpectrum:
-    """The mean power spectrum over every non-silent frame of the given 16-kHz files.
-
-    Files are mixed to mono. The sum runs in float64 in the given order, so the same files in
-    the same order give the same bytes. ``provenance`` is stored with the counts added.
+    """:func:`mean_of` the given 16-kHz files, each mixed to mono, read one at a time.
 
     Raises:
         SpectrumError: no files, a file at another rate, or nothing but silence.
     """
-    if not paths:
-        raise SpectrumError("no clips to compute a mean spectrum from")
-    total, frames, seconds = np.zeros(N_FFT // 2 + 1), 0, 0.0
-    for path in paths:
-        audio, rate = read_audio(path)
-        if rate != SAMPLE_RATE:
-            raise SpectrumError(f"{path} is at {rate} Hz; the mean spectrum needs {SAMPLE_RATE}")
-        x = to_mono(audio)
-        part, count = accumulate(x)
-        total += part
-        frames += count
-        seconds += len(x) / SAMPLE_RATE
-    if frames == 0:
-        raise SpectrumError(f"the {len(paths)} clip(s) hold only silent frames")
-    info = dict(provenance or {})
-    info.update({"clips": len(paths), "frames": frames, "seconds": round(seconds, 3)})
-    return MeanSpectrum(total / frames, provenance=info)
+
+    def signals() -> Iterator[np.ndarray]:
+        for path in paths:
+            audio, rate = read_audio(path)
+            if rate != SAMPLE_RATE:
+                raise SpectrumError(
+                    f"{path} is at {rate} Hz; the mean spectrum needs {SAMPLE_RATE}"
+                )
+            yield to_mono(audio)
+
+    return mean_of(signals(), provenance)
 
 
 def file_digest(path: str | os.PathLike) -> str:

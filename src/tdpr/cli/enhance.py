@@ -51,10 +51,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from tdpr.baselines import load_baseline
-from tdpr.baselines.spectrum import SpectrumError, read_spectrum
+from tdpr.baselines.spectrum import SpectrumError
 from tdpr.cli import CLIError
 from tdpr.enhance import DTYPES, Enhancer, enhance_file, probe_audio
+from tdpr.inference import load_system
 from tdpr.registry import BANDS, BASELINE, models_of_kind
 from tdpr.train.checkpoint import MODEL_KIND, load_checkpoint, load_model
 
@@ -149,10 +149,9 @@ def _load_model(model: str, args: argparse.Namespace) -> nn.Module:
     """The TD-CNN file or the named baseline of ``--model``."""
     if model in models_of_kind(BASELINE):
         try:
-            spectrum = read_spectrum(args.spectrum) if args.spectrum is not None else None
+            return load_system(model, spectrum_path=args.spectrum, seed=getattr(args, "seed", 0))
         except SpectrumError as err:
             raise CLIError(f"--spectrum: {err}") from err
-        return load_baseline(model, spectrum=spectrum, seed=getattr(args, "seed", 0))
     if getattr(args, "spectrum", None) is not None:
         raise CLIError("--spectrum is for the baselines (noisefill, replicate), not a model file")
     return _load(Path(model), "model", args.device)
