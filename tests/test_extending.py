@@ -98,6 +98,7 @@ enhance:
   crossfade_seconds: 0.1
 phase_repair:
   oracle_models: [toynet]
+baselines: {names: [noisefill]}
 report:
   figure_cutoff: 2500
   phase_bin: 100
@@ -140,7 +141,8 @@ def test_a_toy_model_degradation_and_metric_run_through_the_workflow(tmp_path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
     table = pd.read_csv(work / "results/tables/table1.csv", comment="#", index_col=0)
-    assert list(table.index) == ["Input", "ToyNet", "ToyNet+TD-PR", "Ground truth"]
+    # a new model takes its place among the built-in systems: after the baselines
+    assert list(table.index) == ["Input", "Noise fill", "ToyNet", "ToyNet+TD-PR", "Ground truth"]
     assert table.loc["ToyNet", "Params"].endswith(" M")
     extended = pd.read_csv(work / "results/tables/table_extended.csv", comment="#")
     assert "Energy error (dB)" in extended.columns

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from tdpr.fsio import atomic_path
 
@@ -84,6 +83,8 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     if rate_in == rate_out:
         return audio.astype(np.float32, copy=False)
     ratio = Fraction(rate_out, rate_in)
+    from scipy.signal import resample_poly  # lazy: 1 s of import the metrics jobs skip
+
     out = resample_poly(audio, ratio.numerator, ratio.denominator, axis=0)
     return out.astype(np.float32)
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import librosa
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -86,6 +85,8 @@ class MelSpectrogram(nn.Module):
         if not 0 <= fmin < fmax <= sample_rate / 2:
             raise ValueError(f"need 0 <= fmin < fmax <= sample_rate / 2, got {fmin}, {fmax}")
         self.n_fft, self.hop, self.win_length, self.n_mels = n_fft, hop, win_length, n_mels
+        import librosa  # lazy: its import costs the jobs that only load the model
+
         basis = librosa.filters.mel(
             sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=False
         )  # Slaney scale and Slaney area normalisation (librosa's defaults)
