@@ -47,6 +47,38 @@ def test_full_reproduction_plans_without_network_or_maestro(tmp_path: Path) -> N
     assert not (tmp_path / "resources").exists() and not (tmp_path / "results").exists()
 
 
+FONTS = Path("/usr/share/sounds/sf2")
+
+
+@pytest.mark.skipif(
+    shutil.which("fluidsynth") is None
+    or not all((FONTS / f).is_file() for f in ("FluidR3_GM.sf2", "TimGM6mb.sf2")),
+    reason="needs fluidsynth, fluid-soundfont-gm and timgm6mb-soundfont",
+)
+def test_midi_renders_become_clips_with_a_test_piano_of_their_own(tmp_path: Path) -> None:
+    """data.source midi: the shipped MAESTRO MIDI subset, rendered per split, cut into clips."""
+    config = tmp_path / "midi.yaml"
+    config.write_text(
+        "data:\n  source: midi\n  clip_seconds: 4\n  shards: {train: 1, validation: 1, test: 1}\n"
+        "  midi:\n    max_seconds: 8\n    performances: {train: 2, validation: 1, test: 1}\n"
+        f"    soundfonts: {{train: [{FONTS}/FluidR3_GM.sf2], validation: [{FONTS}/FluidR3_GM.sf2],"
+        f" test: [{FONTS}/TimGM6mb.sf2]}}\n"
+    )
+    result = snakemake(
+        tmp_path, "--cores", "2", "--configfile", str(config), "--until", "merge_clips"
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    renders = pd.read_csv(tmp_path / "resources/midi/maestro-v3.0.0/renders.csv", comment="#")
+    pianos = renders.groupby("split")["soundfont"].first().to_dict()
+    assert pianos == {"test": "TimGM6mb.sf2", "train": "FluidR3_GM.sf2",
+                      "validation": "FluidR3_GM.sf2"}  # fmt: skip
+    counts = {s: len(pd.read_csv(tmp_path / f"results/clips/{s}.csv")) for s in ("train", "test")}
+    assert counts == {"train": 4, "test": 2}  # 8 s of each performance, in 4-s clips
+    clip = pd.read_csv(tmp_path / "results/clips/test.csv")["path"][0]
+    info = sf.info(tmp_path / "results/clips" / clip)
+    assert (info.samplerate, info.channels, info.frames) == (16000, 1, 4 * 16000)
+
+
 def test_the_workflow_parses_without_torch_or_plotting_libraries(tmp_path: Path) -> None:
     """Every parse (one per SLURM job) stays light: a stub torch that raises must not matter."""
     stubs = tmp_path / "stubs"

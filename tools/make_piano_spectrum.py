@@ -15,7 +15,6 @@ from MAESTRO (CC BY-NC-SA 4.0): ``src/tdpr/baselines/data/README.md`` carries th
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -27,12 +26,7 @@ import soundfile as sf
 
 from tdpr.audio import to_mono
 from tdpr.baselines.spectrum import SAMPLE_RATE, file_digest, mean_of, write_spectrum
-from tdpr.data.demo import find_fluidsynth, find_soundfont, render_midi
-
-
-def fluidsynth_version() -> str:
-    done = subprocess.run([find_fluidsynth(), "--version"], capture_output=True, text=True)
-    return done.stdout.splitlines()[0].strip() if done.stdout else "unknown"
+from tdpr.data.demo import find_soundfont, fluidsynth_version, render_midi
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,15 +38,19 @@ MODELS = list(config["models"])
 #: the no-learning baselines (tdpr.baselines), which go through the same rules from inference on
 BASELINES = list(config["baselines"]["names"])
 DEMO_ROOT = "resources/demo/maestro-v3.0.0"
+MIDI_ROOT = "resources/midi/maestro-v3.0.0"
 
 
 # ---- data ---------------------------------------------------------------------------------
 
 
 def get_dataset():
-    """The dataset the clips are cut from: demo tree, unpacked MAESTRO, or the MAESTRO zip."""
+    """The dataset the clips are cut from: demo tree, MIDI renders, unpacked MAESTRO, or the
+    MAESTRO zip."""
     if DATA["source"] == "demo":
         return f"{DEMO_ROOT}/maestro-v3.0.0.csv"
+    if DATA["source"] == "midi":
+        return f"{MIDI_ROOT}/maestro-v3.0.0.csv"
     if DATA["maestro"]["directory"]:
         return str(Path(DATA["maestro"]["directory"]) / "maestro-v3.0.0.csv")
     return DATA["maestro"]["zip"]
@@ -80,6 +84,19 @@ def get_demo_params():
         "seed": demo["seed"],
         "pieces": demo["pieces"],
         "max_seconds": demo["max_seconds"],
+    }
+
+
+def get_midi_params():
+    """Parameters of render_midi_dataset, one `params` entry each so that each one is tracked."""
+    midi = DATA["midi"]
+    return {
+        "source": midi["source"],
+        "soundfonts": midi["soundfonts"],
+        "performances": midi["performances"],
+        "max_seconds": midi["max_seconds"],
+        "sample_rate": midi["render_rate"],
+        "seed": midi["seed"],
     }
 
 

@@ -33,6 +33,21 @@ rule make_demo_data:
         "../scripts/make_demo_data.py"
 
 
+rule render_midi_dataset:
+    """Render MAESTRO performance MIDI through sampled pianos, a SoundFont set per split."""
+    output:
+        csv=f"{MIDI_ROOT}/maestro-v3.0.0.csv",
+    log:
+        "logs/render_midi_dataset.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    threads: 2
+    params:
+        **get_midi_params(),
+    script:
+        "../scripts/render_midi_dataset.py"
+
+
 rule clip_recordings:
     """Cut one shard of one split's recordings into 16-kHz mono 16-bit clips."""
     input:

@@ -155,6 +155,12 @@ def find_fluidsynth() -> str:
     return found
 
 
+def fluidsynth_version() -> str:
+    """The first line of ``fluidsynth --version``: recorded with what it rendered."""
+    done = subprocess.run([find_fluidsynth(), "--version"], capture_output=True, text=True)
+    return done.stdout.splitlines()[0].strip() if done.stdout.strip() else "fluidsynth (unknown)"
+
+
 def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
     """The SoundFont to render with: ``explicit`` if given, else the first of :data:`SOUNDFONTS`.
 
@@ -257,7 +263,9 @@ def render_midi(midi_path: Path, soundfont: Path, sample_rate: int, out: Path) -
         raise DemoDataError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
 
 
-def _master(raw: np.ndarray, n: int, rate: int, rng: np.random.Generator, name: str) -> np.ndarray:
+def master_render(
+    raw: np.ndarray, n: int, rate: int, rng: np.random.Generator, name: str
+) -> np.ndarray:
     """Cut ``raw`` ``(T, 2)`` to ``n`` samples, fade out, limit the peak and add TPDF dither."""
     audio = np.zeros((n, raw.shape[1]), dtype=np.float64)
     audio[: min(n, len(raw))] = raw[:n]
@@ -298,7 +306,7 @@ def render_piece(
         render_midi(Path(out_midi), Path(soundfont), sample_rate, raw_path)
         raw, _ = sf.read(raw_path, dtype="float64", always_2d=True)
     n = int(round(seconds * sample_rate))
-    write_pcm16(out_wav, _master(raw, n, sample_rate, rng, piece.stem), sample_rate)
+    write_pcm16(out_wav, master_render(raw, n, sample_rate, rng, piece.stem), sample_rate)
     peak_db = 20 * np.log10(max(float(np.max(np.abs(raw))), 1e-12))
     logger.info("rendered %s: %.1f s, peak %.1f dBFS", piece.stem, n / sample_rate, peak_db)
     return n / sample_rate

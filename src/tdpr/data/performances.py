@@ -1,0 +1,261 @@
+"""Renders of real MAESTRO performance MIDI: a MAESTRO-shaped dataset made on a CPU.
+
+MAESTRO's MIDI is what its Disklavier recorded while the audio was taken: real timing,
+velocities and pedalling. Rendered through sampled pianos with FluidSynth it gives training and
+test audio far closer to MAESTRO than scores played at one tempo, in minutes instead of a
+101-GB download. The source is any MAESTRO-shaped MIDI collection: the official MIDI release
+(``maestro-v3.0.0-midi.zip``, read in place), an unpacked copy, or the seeded subset of MAESTRO
+v2.0.0 MIDI that ships in ``data/`` (:func:`shipped_subset`). Its metadata CSV keeps the official
+splits.
+
+Each split takes its own SoundFonts (round robin over the performances, sorted by file name),
+so the test split can be rendered with a piano no training clip used. Output is stored like
+MAESTRO v3 (``maestro-v3.0.0.csv``/``.json``, ``<year>/<name>.wav`` at 44.1 kHz stereo 16-bit
+beside the ``.midi`` it was rendered from), plus ``renders.csv``: which SoundFont (with its
+SHA-256) rendered each file, and with which FluidSynth. The same selection, SoundFonts, seed
+and FluidSynth build give the same bytes (FluidSynth renders without randomness; the seeded
+dither is added here).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import logging
+import os
+import tempfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import mido
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from tdpr.audio import write_pcm16
+from tdpr.data.demo import (
+    RELEASE_SECONDS,
+    find_fluidsynth,
+    fluidsynth_version,
+    master_render,
+    render_midi,
+    write_metadata,
+)
+from tdpr.data.download import sha256_file
+from tdpr.data.maestro import COLUMNS, SPLITS, MaestroSource
+from tdpr.fsio import write_bytes_atomic, write_text_atomic
+
+logger = logging.getLogger(__name__)
+
+RENDERS_NAME = "renders.csv"
+#: The MIDI subset that ships with tdpr (see its SUBSET.md, README and LICENSE).
+SHIPPED_SUBSET = "maestro_midi/maestro-v2.0.0-subset.csv"
+RENDER_COLUMNS = ("midi_filename", "split", "soundfont", "soundfont_sha256", "seconds")
+
+
+class RenderError(ValueError):
+    """The MIDI source, the selection or a SoundFont cannot be used as given."""
+
+
+@dataclass(frozen=True)
+class Performance:
+    """One performance to render: its metadata row and the SoundFont it gets."""
+
+    row: Mapping[str, object]
+    soundfont: Path
+
+    @property
+    def midi(self) -> str:
+        return str(self.row["midi_filename"])
+
+
+#: Tempo of a shortened MIDI file: its events are re-timed in seconds, so one tempo serves.
+_TEMPO = 500_000
+
+
+def shorten_midi(data: bytes, seconds: float) -> bytes:
+    """The performance in ``data`` (a MIDI file) up to ``seconds``, as a one-track MIDI file.
+
+    Every event before ``seconds`` keeps its time (tempo changes are folded into the times);
+    at ``seconds`` the pedals are lifted and every note is released, so the render ends in the
+    piano's natural release instead of a cut. FluidSynth renders a whole file, so shortening
+    it first is what makes a short excerpt of a ten-minute performance cheap.
+    """
+    try:
+        source = mido.MidiFile(file=io.BytesIO(data))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
+        raise RenderError(f"not a readable MIDI file: {err}") from err
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=_TEMPO, time=0)])
+    ticks_per_beat, now, last_tick = source.ticks_per_beat, 0.0, 0
+
+    def at(time_s: float) -> int:
+        nonlocal last_tick
+        tick = round(mido.second2tick(time_s, ticks_per_beat, _TEMPO))
+        delta, last_tick = tick - last_tick, tick
+        return max(delta, 0)
+
+    for message in source:  # merged tracks, times in seconds
+        now += message.time
+        if now >= seconds:
+            break
+        if not message.is_meta:
+            track.append(message.copy(time=at(now)))
+    end = at(min(now, seconds))
+    for channel in range(16):
+        for control in (64, 66, 67, 123):  # sustain, sostenuto, soft pedal off; all notes off
+            track.append(mido.Message("control_change", channel=channel, control=control, value=0,
+                                      time=end))  # fmt: skip
+            end = 0
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    out = io.BytesIO()
+    mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat, tracks=[track]).save(file=out)
+    return out.getvalue()
+
+
+def shipped_subset() -> Path:
+    """The metadata CSV of the MAESTRO v2.0.0 MIDI subset shipped with tdpr: 160 performances
+    of the official release, byte for byte (120 train, 20 validation, 20 test; CC BY-NC-SA 4.0,
+    Hawthorne et al., ICLR 2019; Google LLC)."""
+    return Path(str(resources.files("tdpr.data").joinpath(SHIPPED_SUBSET)))
+
+
+def select(
+    metadata: pd.DataFrame,
+    counts: Mapping[str, int | None],
+    soundfonts: Mapping[str, Sequence[str | os.PathLike]],
+    seed: int = 0,
+) -> list[Performance]:
+    """Choose ``counts[split]`` performances of each split and give each its SoundFont.
+
+    Within a split the performances are shuffled with ``seed`` (from their order by file name)
+    and the first ``counts[split]`` kept (None keeps all); SoundFonts go round robin over them.
+
+    Raises:
+        RenderError: a split with no SoundFont, a SoundFont that does not exist, more
+            performances asked than the split has, or a test SoundFont also used for training.
+    """
+    missing = [s for s in SPLITS if not soundfonts.get(s)]
+    if missing:
+        raise RenderError(f"no SoundFont given for split(s) {missing}")
+    for split, fonts in soundfonts.items():
+        for font in fonts:
+            if not Path(font).is_file():
+                raise RenderError(f"SoundFont {font} (split {split}) does not exist")
+    shared = {Path(f).resolve() for f in soundfonts["train"]} & {
+        Path(f).resolve() for f in soundfonts["test"]
+    }
+    if shared:
+        raise RenderError(
+            f"the test split must be rendered with pianos no training clip used; "
+            f"{sorted(map(str, shared))} is given to both"
+        )
+    chosen = []
+    for split in SPLITS:
+        rows = metadata[metadata["split"] == split].sort_values("midi_filename")
+        order = np.random.default_rng([seed, zlib.crc32(split.encode())]).permutation(len(rows))
+        count = counts.get(split)
+        if count is not None and count > len(rows):
+            raise RenderError(f"{count} {split} performances asked; the source has {len(rows)}")
+        fonts = [Path(f) for f in soundfonts[split]]
+        keep = sorted(order[: len(rows) if count is None else count])
+        for i, index in enumerate(keep):
+            chosen.append(Performance(rows.iloc[index].to_dict(), fonts[i % len(fonts)]))
+    return chosen
+
+
+def render_performance(
+    performance: Performance,
+    source: str | os.PathLike,
+    root: str | os.PathLike,
+    sample_rate: int = 44100,
+    max_seconds: float | None = None,
+    seed: int = 0,
+) -> float:
+    """Render one performance into ``root`` (WAV and MIDI, written atomically).
+
+    The render is cut at ``max_seconds`` (the whole performance, release tail included, when
+    None), faded out over its last 0.5 s, kept under -1 dBFS and dithered to 16 bit.
+
+    Returns:
+        The WAV's duration in seconds.
+    """
+    name = performance.midi
+    wav = Path(root) / str(performance.row["audio_filename"])
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    with MaestroSource(source) as src, src.open(name) as stream:
+        midi_bytes = stream.read()
+    midi_path = Path(root) / name
+    write_bytes_atomic(midi_path, midi_bytes)  # the official file, as it came
+    with tempfile.TemporaryDirectory(prefix=".render-", dir=wav.parent) as tmp:
+        played = midi_path
+        if max_seconds is not None:
+            played = Path(tmp) / "short.midi"
+            played.write_bytes(shorten_midi(midi_bytes, max_seconds + RELEASE_SECONDS))
+        raw_path = Path(tmp) / "raw.wav"
+        render_midi(played, performance.soundfont, sample_rate, raw_path)
+        raw, _ = sf.read(raw_path, dtype="float64", always_2d=True)
+    n = len(raw) if max_seconds is None else min(len(raw), int(round(max_seconds * sample_rate)))
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    write_pcm16(wav, master_render(raw, n, sample_rate, rng, name), sample_rate)
+    logger.info("rendered %s with %s: %.1f s", name, performance.soundfont.name, n / sample_rate)
+    return n / sample_rate
+
+
+def build_rendered_dataset(
+    source: str | os.PathLike,
+    root: str | os.PathLike,
+    soundfonts: Mapping[str, Sequence[str | os.PathLike]],
+    counts: Mapping[str, int | None] | None = None,
+    max_seconds: float | None = None,
+    sample_rate: int = 44100,
+    seed: int = 0,
+    jobs: int = 1,
+) -> pd.DataFrame:
+    """Render the selected performances of a MAESTRO-shaped MIDI source into ``root``.
+
+    Args:
+        source: the MIDI zip, its unpacked directory, or the metadata CSV of a MIDI folder.
+        root: dataset directory; receives ``maestro-v3.0.0.csv``/``.json``, ``renders.csv``
+            and ``<year>/``.
+        soundfonts: ``{split: [SoundFont paths]}`` for train, validation and test.
+        counts: performances per split (missing or None: all of them).
+        max_seconds: cut each render at this length (None: whole performances).
+        sample_rate: rate of the recordings in Hz.
+        seed: seed of the selection and the dither.
+        jobs: performances rendered in parallel processes.
+
+    Returns:
+        The metadata written (columns :data:`tdpr.data.maestro.COLUMNS`), durations as rendered.
+    """
+    find_fluidsynth()
+    with MaestroSource(source) as src:
+        metadata = src.metadata()
+    chosen = select(metadata, counts or {}, soundfonts, seed)
+    logger.info("rendering %d performances from %s at %d Hz", len(chosen), source, sample_rate)
+    args = (source, root, sample_rate, max_seconds, seed)
+    if jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(min(jobs, len(chosen))) as pool:
+            futures = [pool.submit(render_performance, p, *args) for p in chosen]
+            durations = [f.result() for f in futures]
+    else:
+        durations = [render_performance(p, *args) for p in chosen]
+    frame = pd.DataFrame([{**p.row, "duration": d} for p, d in zip(chosen, durations, strict=True)])
+    frame = frame.loc[:, list(COLUMNS)].sort_values(["canonical_composer", "canonical_title"])
+    fonts = {p.soundfont for p in chosen}
+    digests = {font: sha256_file(font) for font in sorted(fonts)}
+    renders = pd.DataFrame(
+        [
+            (p.midi, p.row["split"], p.soundfont.name, digests[p.soundfont], round(d, 3))
+            for p, d in zip(chosen, durations, strict=True)
+        ],
+        columns=list(RENDER_COLUMNS),
+    )
+    header = f"# {fluidsynth_version()}; seed {seed}; {sample_rate} Hz\n"
+    write_text_atomic(Path(root) / RENDERS_NAME, header + renders.to_csv(index=False))
+    write_metadata(root, frame.reset_index(drop=True))
+    hours = frame.groupby("split")["duration"].sum().div(3600).round(2).to_dict()
+    logger.info("rendered dataset (hours per split): %s", hours)
+    return frame.reset_index(drop=True)
