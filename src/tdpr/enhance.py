@@ -54,6 +54,7 @@ from torch import nn
 from tqdm import tqdm
 
 from tdpr.audio import AudioError, resample, to_mono, to_pcm16
+from tdpr.dsp.crossover import keep_band
 from tdpr.dsp.phase import N_FFT
 from tdpr.fsio import atomic_path
 from tdpr.phase.repair import repair
@@ -130,6 +131,8 @@ class Enhancer:
         cutoff_hz: the input's bandwidth in Hz (:func:`enhance_file` estimates it); needed
             by band ``hf`` and by the baselines.
         phase_settings: the source's settings (e.g. ``{"iterations": 32}``).
+        keep_band: give back the input itself below ``cutoff_hz`` and the enhanced signal
+            only above it (:func:`tdpr.dsp.crossover.keep_band`), after any phase repair.
     """
 
     def __init__(
@@ -146,6 +149,7 @@ class Enhancer:
         band: str = "full",
         cutoff_hz: float | None = None,
         phase_settings: dict | None = None,
+        keep_band: bool = False,
     ) -> None:
         phase = ("vocoder" if vocoder is not None else None) if phase is None else phase
         if phase is not None and (phase not in PHASE_SOURCES or PHASE_SOURCES[phase].oracle):
@@ -156,6 +160,7 @@ class Enhancer:
         if band not in BANDS:
             raise ValueError(f"unknown band {band!r}; choose one of {', '.join(BANDS)}")
         self.phase, self.band, self.cutoff_hz = phase, band, cutoff_hz
+        self.keep_band = bool(keep_band)
         self.phase_settings = dict(phase_settings or {})
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
@@ -194,14 +199,26 @@ class Enhancer:
         )  # fmt: skip
         return z
 
-    def repair_whole(self, audio: np.ndarray) -> np.ndarray:
-        """Whole-signal phase repair of a TD-CNN output ``(T, C)``, channel by channel."""
+    def repair_whole(self, audio: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
+        """Whole-signal phase repair of a TD-CNN output ``(T, C)``, channel by channel; with
+        ``keep_band``, ``given`` is the input ``(T, C)`` whose band is given back."""
+        if self.keep_band and given is None:
+            raise ValueError("keep_band needs the input (given) after whole-signal phase repair")
         out = np.empty_like(audio, dtype=np.float32)
         with torch.inference_mode():
             for c in range(audio.shape[1]):
                 y = torch.from_numpy(np.ascontiguousarray(audio[:, c], dtype=np.float32))
-                out[:, c] = self.repair(y.to(self.device)).cpu().numpy()
+                z = self.repair(y.to(self.device))
+                if self.keep_band:
+                    x = torch.from_numpy(np.ascontiguousarray(given[:, c], dtype=np.float32))
+                    z = self._keep_band(x.to(self.device), z)
+                out[:, c] = z.cpu().numpy()
         return out
+
+    def _keep_band(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.cutoff_hz is None:
+            raise ValueError("keep_band needs the input's bandwidth (cutoff_hz)")
+        return keep_band(x, y, self.cutoff_hz, SAMPLE_RATE)
 
     def plan(self, length: int) -> list[Chunk]:
         """The chunks of a ``length``-sample input."""
@@ -226,6 +243,8 @@ class Enhancer:
                 y = self.model(x.to(self.device).view(1, 1, -1), **kwargs)[0, 0].float()
             if self.phase == "vocoder":
                 y = self.repair(y)  # float32: see "Precision" in the module docstring
+            if self.keep_band and not self.whole_signal_phase:  # else after repair_whole
+                y = self._keep_band(x.to(self.device), y)
             return y.cpu().numpy()
 
     def _segment(self, chunk: Chunk, blocks: Iterator[np.ndarray], buf: list, start: int):
@@ -295,7 +314,9 @@ class Enhancer:
         for block in self.stream(blocks, len(audio), progress):
             out[pos : pos + len(block)] = block[:, 0]
             pos += len(block)
-        return self.repair_whole(out[:, None])[:, 0] if self.whole_signal_phase else out
+        if self.whole_signal_phase:
+            return self.repair_whole(out[:, None], audio[:, None])[:, 0]
+        return out
 
 
 def probe_audio(path: str | os.PathLike) -> Any:
@@ -324,6 +345,13 @@ def _resampled_blocks(path: Path, rate: int) -> Iterator[np.ndarray]:
     audio = resample(audio, rate, SAMPLE_RATE)
     for i in range(0, len(audio), BLOCK):
         yield audio[i : i + BLOCK]
+
+
+def _read_16k(path: Path, rate: int) -> np.ndarray:
+    """The whole file at 16 kHz, ``(T, C)`` float32 (for a crossover after whole-signal repair)."""
+    if rate == SAMPLE_RATE:
+        return sf.read(str(path), dtype="float32", always_2d=True)[0]
+    return np.concatenate(list(_resampled_blocks(path, rate)))
 
 
 def estimate_bandwidth(path: str | os.PathLike, seconds: float = BANDWIDTH_SECONDS) -> float:
@@ -357,6 +385,7 @@ def enhance_file(
     enhancer: Enhancer,
     progress: bool = False,
     cutoff_hz: float | None = None,
+    keep_rate: bool = False,
 ) -> Path:
     """Enhance one audio file and write 16-bit PCM WAV at 16 kHz, channel by channel.
 
@@ -365,7 +394,10 @@ def enhance_file(
         out_path: output WAV; written atomically, never partially.
         enhancer: the models, chunking and phase repair.
         progress: tqdm bar over chunks (on a terminal only).
-        cutoff_hz: the input's bandwidth for band ``hf``; None estimates it from the file.
+        cutoff_hz: the input's bandwidth for band ``hf``, the baselines and ``keep_band``;
+            None estimates it from the file.
+        keep_rate: write the output at the input's own rate (the 16-kHz result resampled;
+            nothing is made above 8 kHz), not at 16 kHz.
 
     Returns:
         ``out_path``.
@@ -401,8 +433,13 @@ def enhance_file(
             blocks = _resampled_blocks(in_path, info.samplerate)
         outputs = enhancer.stream(blocks, length, progress)
         if enhancer.whole_signal_phase:
-            outputs = iter([enhancer.repair_whole(np.concatenate(list(outputs)))])
-        with sf.SoundFile(tmp, "w", SAMPLE_RATE, info.channels, "PCM_16", format="WAV") as sink:
+            given = _read_16k(in_path, info.samplerate) if enhancer.keep_band else None
+            outputs = iter([enhancer.repair_whole(np.concatenate(list(outputs)), given)])
+        out_rate = info.samplerate if keep_rate else SAMPLE_RATE
+        if out_rate != SAMPLE_RATE:  # resampled whole (memory: as for an input at another rate)
+            whole = np.concatenate(list(outputs))
+            outputs = iter([resample(whole, SAMPLE_RATE, out_rate)])
+        with sf.SoundFile(tmp, "w", out_rate, info.channels, "PCM_16", format="WAV") as sink:
             for block in outputs:
                 clipped += int(np.count_nonzero(np.abs(block) > 1.0))
                 sink.write(to_pcm16(block))

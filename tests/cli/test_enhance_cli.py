@@ -239,3 +239,43 @@ def test_baseline_mistakes_exit_2_without_output(tmp_path, checkpoints, capsys, 
     argv = ["enhance", str(src), str(out), *(a.format(**paths) for a in extra)]
     assert message in run_failing(argv, capsys)
     assert not out.exists()
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize("phase", [["--vocoder", "VOC"], ["--phase", "griffinlim"]])
+def test_keep_band_gives_back_the_input_below_its_bandwidth(tmp_path, checkpoints, phase):
+    """An untrained SEANet ruins the band it is given; --keep-band takes the input back there,
+    after TD-PR (chunk by chunk) and after a whole-signal phase source alike."""
+    src, clean = lowpassed(tmp_path / "in.wav", 3000)
+    phase = [str(checkpoints["tfgan"]) if a == "VOC" else a for a in phase]
+    args = ["enhance", str(src), "--model", str(checkpoints["seanet"]), "--cutoff", "3000",
+            "--chunk-seconds", "1", *phase]  # fmt: skip
+    assert main([*args[:2], str(tmp_path / "plain.wav"), *args[2:]]) == 0
+    assert main([*args[:2], str(tmp_path / "kept.wav"), *args[2:], "--keep-band"]) == 0
+    given, plain, kept = (lsd(clean, tmp_path / f"{n}.wav", 3000) for n in ("in", "plain", "kept"))
+    assert plain["lsd_lf"] > given["lsd_lf"] + 0.3  # the model alters the band it was given
+    assert abs(kept["lsd_lf"] - given["lsd_lf"]) < 0.03
+    x, _ = sf.read(src, dtype="float64")
+    y, _ = sf.read(tmp_path / "kept.wav", dtype="float64")
+    low = np.fft.rfftfreq(len(x), 1 / 16_000) < 2800
+    X, Y = np.fft.rfft(x)[low], np.fft.rfft(y)[low]
+    assert np.linalg.norm(Y - X) < 0.01 * np.linalg.norm(X)  # the input's own band, near exact
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(44_100, 2), (22_050, 1), (16_000, 1)])
+def test_keep_rate_writes_at_the_input_rate(tmp_path, checkpoints, rate, channels):
+    src = write(tmp_path / "in.wav", seconds=1.5, rate=rate, channels=channels)
+    model = ["--model", str(checkpoints["seanet"]), "--no-phase-repair"]
+    assert main(["enhance", str(src), str(tmp_path / "kept.wav"), *model, "--keep-rate"]) == 0
+    assert main(["enhance", str(src), str(tmp_path / "16k.wav"), *model]) == 0
+    info = sf.info(tmp_path / "kept.wav")
+    assert (info.samplerate, info.channels, info.frames) == (rate, channels, round(1.5 * rate))
+    kept, _ = sf.read(tmp_path / "kept.wav", dtype="float64", always_2d=True)
+    base, _ = sf.read(tmp_path / "16k.wav", dtype="float64", always_2d=True)
+    from tdpr.audio import resample
+
+    back = resample(kept.astype(np.float32), rate, 16_000)  # the same signal at the other rate
+    n = min(len(back), len(base))
+    band = np.fft.rfftfreq(n, 1 / 16_000) < 7000  # resampling's anti-alias filter starts there
+    A, B = np.fft.rfft(base[:n], axis=0)[band], np.fft.rfft(back[:n], axis=0)[band]
+    assert np.linalg.norm(B - A) < 0.01 * np.linalg.norm(A)

@@ -103,6 +103,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a baseline's mean spectrum (default: shipped)",
     )
+    parser.add_argument(
+        "--keep-band",
+        action="store_true",
+        help="give back the input itself below its bandwidth and the enhanced signal only above "
+        "it (a crossover at the cutoff, after any phase repair)",
+    )
+    parser.add_argument(
+        "--keep-rate",
+        action="store_true",
+        help="write the output at the input's own rate (default: 16 kHz, the models' rate; "
+        "nothing is made above 8 kHz either way)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise fill (0)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument(
@@ -207,6 +219,7 @@ def build_enhancer(args: argparse.Namespace) -> Enhancer:
         model, vocoder, device=device, chunk_seconds=args.chunk_seconds, dtype=dtype,
         phase=None if phase == "none" else phase, band=getattr(args, "band", "full"),
         phase_settings={"iterations": getattr(args, "iterations", 32)},
+        keep_band=getattr(args, "keep_band", False),
     )  # fmt: skip
 
 
@@ -218,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
     enhancer = build_enhancer(args)
     tty = sys.stderr.isatty()
     for source, target in tqdm(jobs, disable=not tty or len(jobs) == 1, unit="file"):
-        enhance_file(source, target, enhancer, progress=tty, cutoff_hz=args.cutoff)
+        enhance_file(source, target, enhancer, progress=tty, cutoff_hz=args.cutoff,
+                     keep_rate=args.keep_rate)  # fmt: skip
     logger.info("enhanced %d file(s) into %s", len(jobs), args.output)
     return 0
