@@ -423,21 +423,23 @@ def test_html_report_shows_tables_and_figures(tiny_run: Path) -> None:
 
 
 @pytest.mark.slow
-def test_tiny_workflow_with_bf16_and_compile_reaches_table_1(tmp_path: Path) -> None:
-    # bf16 autocast and torch.compile on the CPU: the paths the GPU run takes, run here
+def test_tiny_workflow_trains_with_bf16_and_compile(tmp_path: Path) -> None:
+    """bf16 autocast and torch.compile on the CPU: the paths the GPU run takes, run here up to
+    the trained models, whose validation (the model run on held-out clips) must be finite."""
     override = tmp_path / "bf16.yaml"
     override.write_text("train: {bf16: true, compile: true}\n")
     workdir = tmp_path / "work"
     workdir.mkdir()
     result = snakemake(
         workdir, "--cores", "2", "--configfile", TINY, PAPER_SYSTEMS, str(override),
-        "--until", "make_table",
+        "--until", "train_model",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
-    table = pd.read_csv(workdir / "results/tables/table1.csv", comment="#", index_col=0)
-    assert np.isfinite(table[["2.5 kHz", "4 kHz", "AVG"]].to_numpy(dtype=float)).all()
     for model in MODELS:
         log = (workdir / f"logs/train_model/{model}.log").read_text()
         assert "bf16=True compile=True on cpu" in log
         history = pd.read_csv(workdir / f"results/models/{model}/history.csv")
-        assert history["epoch"].tolist() == [1, 2] and history["valid_lsd"].notna().all()
+        assert history["epoch"].tolist() == [1, 2]
+        assert np.isfinite(history[["train_loss", "valid_loss", "valid_lsd"]].to_numpy()).all()
+        loaded = load_model(workdir / f"results/models/{model}/model.pt")
+        assert torch.isfinite(loaded(torch.randn(1, 1, 4096) * 0.1)).all()
