@@ -12,9 +12,9 @@ against a random phase. Targets: loss down by at least half; LSD-HF below the no
 vocoder's two distances at least 25 % below random's. All of it goes through
 :mod:`tdpr.train.learncheck`, i.e. the real training steps.
 
-Run: ``python bench/bench_learn.py --subset ../shared/data/maestro-v2.0.0-midi-subset
-[--models seanet audiounet demucs vocoder] [--steps 0 25 50 100 200] [--json out.json]``
-Not in CI; figures in ``bench/RESULTS.md``.
+Run: ``python bench/bench_learn.py [--models seanet audiounet demucs vocoder]
+[--steps 0 50 100 200] [--seconds 0.5] [--json out.json]`` (``--subset``: another MAESTRO MIDI
+folder than the one shipped). Not in CI; figures in ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import torch
 
 from tdpr.audio import to_mono
 from tdpr.data.demo import find_soundfont, render_midi
+from tdpr.data.performances import shipped_subset
 from tdpr.dsp.filters import Degradation
 from tdpr.models import build_model, count_parameters
 from tdpr.train.config import TrainConfig, VocoderConfig
@@ -80,10 +81,10 @@ def render_crops(subset: Path, seconds: float, offset: float, soundfont: Path) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subset", type=Path, required=True, help="MAESTRO MIDI folder")
+    parser.add_argument("--subset", type=Path, default=None, help="MAESTRO MIDI folder")
     parser.add_argument("--soundfont", type=Path, default=None)
     parser.add_argument("--models", nargs="+", default=[*TDCNNS, "vocoder"])
-    parser.add_argument("--steps", nargs="+", type=int, default=[0, 25, 50, 100, 200])
+    parser.add_argument("--steps", nargs="+", type=int, default=[0, 50, 100, 200])
     parser.add_argument("--vocoder-steps", nargs="+", type=int, default=[0, 100, 250, 500])
     parser.add_argument("--seconds", type=float, default=1.0, help="length of each crop")
     parser.add_argument("--offset", type=float, default=30.0, help="where the crops start (s)")
@@ -94,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    crops = render_crops(args.subset, args.seconds, args.offset, find_soundfont(args.soundfont))
+    subset = args.subset or shipped_subset().parent
+    crops = render_crops(subset, args.seconds, args.offset, find_soundfont(args.soundfont))
     batch = fixed_batch(crops[: len(DEGRADATIONS)], DEGRADATIONS, RATE)
     floor = {"noisefill": noisefill_lsd_hf(batch), "input": batch_lsd_hf(batch, batch.degraded)}
     machine = platform.processor() or platform.machine()
