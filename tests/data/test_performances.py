@@ -15,9 +15,11 @@ import soundfile as sf
 from tdpr.data.maestro import COLUMNS, MaestroSource
 from tdpr.data.performances import (
     RENDERS_NAME,
+    Piano,
     RenderError,
     build_rendered_dataset,
     select,
+    set_program,
     shorten_midi,
 )
 
@@ -110,6 +112,26 @@ def test_select_refuses_a_test_piano_heard_in_training(fonts) -> None:
     fonts["test"] = [fonts["train"][1]]
     with pytest.raises(RenderError, match="pianos no training clip used"):
         select(metadata(), {}, fonts)
+    fonts["test"] = [{"path": str(fonts["train"][1]), "program": 0}]  # MAESTRO's own program
+    with pytest.raises(RenderError, match=r"\['b.sf2 program 0'\] is given to both"):
+        select(metadata(), {}, fonts)
+
+
+def test_another_program_of_a_training_soundfont_is_another_piano(fonts) -> None:
+    fonts["test"] = [{"path": str(fonts["train"][1]), "program": 1}]
+    chosen = select(metadata(), {}, fonts)
+    assert {p.piano for p in chosen if p.row["split"] == "test"} == {Piano(fonts["train"][1], 1)}
+    for bad in ({"path": "x.sf2", "program": 128}, {"program": 1}, {"path": "x", "bank": 0}):
+        with pytest.raises(RenderError, match="program|a piano is"):
+            Piano.parse(bad)
+
+
+def test_set_program_makes_every_channel_play_it() -> None:
+    data = performance([(0.0, 60), (1.0, 64)])
+    programs = [m.program for m in mido.MidiFile(file=io.BytesIO(set_program(data, 1)))
+                if m.type == "program_change"]  # fmt: skip
+    assert len(programs) == 16 and set(programs) == {1}
+    assert timed(set_program(data, 1)) == timed(data)  # the notes untouched
 
 
 @pytest.mark.parametrize(
@@ -140,7 +162,7 @@ needs_fluidsynth = pytest.mark.skipif(
 @needs_fluidsynth
 def test_a_rendered_subset_is_a_maestro_tree_with_its_provenance(tmp_path: Path) -> None:
     fonts = {"train": [FONTS / "FluidR3_GM.sf2"], "validation": [FONTS / "FluidR3_GM.sf2"],
-             "test": [FONTS / "TimGM6mb.sf2"]}  # fmt: skip
+             "test": [{"path": str(FONTS / "TimGM6mb.sf2"), "program": 1}]}  # fmt: skip
     counts = {"train": 1, "validation": 1, "test": 1}
     source = SUBSET / "maestro-v2.0.0-subset.csv"
     frame = build_rendered_dataset(source, tmp_path / "a", fonts, counts, max_seconds=3.0, jobs=2)
@@ -157,9 +179,9 @@ def test_a_rendered_subset_is_a_maestro_tree_with_its_provenance(tmp_path: Path)
             with rendered.open(row.midi_filename) as stream:
                 assert stream.read() == official  # the MIDI kept beside its render is the release's
     renders = pd.read_csv(tmp_path / "a" / RENDERS_NAME, comment="#")
-    fonts_used = dict(zip(renders["split"], renders["soundfont"], strict=True))
-    assert fonts_used == {"train": "FluidR3_GM.sf2", "validation": "FluidR3_GM.sf2",
-                          "test": "TimGM6mb.sf2"}  # fmt: skip
+    fonts_used = {s: (f, p) for s, f, p in renders[["split", "soundfont", "program"]].values}
+    assert fonts_used == {"train": ("FluidR3_GM.sf2", 0), "validation": ("FluidR3_GM.sf2", 0),
+                          "test": ("TimGM6mb.sf2", 1)}  # fmt: skip
     assert (tmp_path / "a" / RENDERS_NAME).read_text().startswith("# FluidSynth")
     build_rendered_dataset(source, tmp_path / "b", fonts, counts, max_seconds=3.0)
     for row in meta.itertuples():  # seeded: the same bytes again

@@ -8,13 +8,15 @@ test audio far closer to MAESTRO than scores played at one tempo, in minutes ins
 v2.0.0 MIDI that ships in ``data/`` (:func:`shipped_subset`). Its metadata CSV keeps the official
 splits.
 
-Each split takes its own SoundFonts (round robin over the performances, sorted by file name),
-so the test split can be rendered with a piano no training clip used. Output is stored like
-MAESTRO v3 (``maestro-v3.0.0.csv``/``.json``, ``<year>/<name>.wav`` at 44.1 kHz stereo 16-bit
-beside the ``.midi`` it was rendered from), plus ``renders.csv``: which SoundFont (with its
-SHA-256) rendered each file, and with which FluidSynth. The same selection, SoundFonts, seed
-and FluidSynth build give the same bytes (FluidSynth renders without randomness; the seeded
-dither is added here).
+Each split takes its own pianos (round robin over the performances, sorted by file name), so the
+test split can be rendered with a piano no training clip used. A piano is a SoundFont, or a
+SoundFont and a General MIDI program (:class:`Piano`): MAESTRO's files play program 0, and
+another program of the same SoundFont (1, "Bright Acoustic Piano", say) is another instrument.
+Output is stored like MAESTRO v3 (``maestro-v3.0.0.csv``/``.json``, ``<year>/<name>.wav`` at
+44.1 kHz stereo 16-bit beside the ``.midi`` it was rendered from), plus ``renders.csv``: which
+SoundFont (with its SHA-256) and program rendered each file, and with which FluidSynth. The same
+selection, pianos, seed and FluidSynth build give the same bytes (FluidSynth renders without
+randomness; the seeded dither is added here).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import mido
 import numpy as np
@@ -53,7 +56,9 @@ logger = logging.getLogger(__name__)
 RENDERS_NAME = "renders.csv"
 #: The MIDI subset that ships with tdpr (see its SUBSET.md, README and LICENSE).
 SHIPPED_SUBSET = "maestro_midi/maestro-v2.0.0-subset.csv"
-RENDER_COLUMNS = ("midi_filename", "split", "soundfont", "soundfont_sha256", "seconds")
+RENDER_COLUMNS = (
+    "midi_filename", "split", "soundfont", "program", "soundfont_sha256", "seconds"
+)  # fmt: skip
 
 
 class RenderError(ValueError):
@@ -61,11 +66,66 @@ class RenderError(ValueError):
 
 
 @dataclass(frozen=True)
+class Piano:
+    """A SoundFont and the General MIDI program played on it (None: the file's own, 0 for
+    MAESTRO)."""
+
+    soundfont: Path
+    program: int | None = None
+
+    @classmethod
+    def parse(cls, spec: str | os.PathLike | Mapping[str, Any]) -> Piano:
+        """A path, or ``{"path": ..., "program": n}`` (a config entry)."""
+        if isinstance(spec, Mapping):
+            unknown = set(spec) - {"path", "program"}
+            if "path" not in spec or unknown:
+                raise RenderError(f"a piano is a path or {{path, program}}, got {dict(spec)}")
+            program = spec.get("program")
+            if program is not None and not (isinstance(program, int) and 0 <= program <= 127):
+                raise RenderError(f"program {program!r} of {spec['path']} is not in 0-127")
+            return cls(Path(spec["path"]), program)
+        return cls(Path(spec))
+
+    @property
+    def key(self) -> tuple[Path, int]:
+        """What makes two pianos the same instrument (program None plays as 0)."""
+        return self.soundfont.resolve(), self.program or 0
+
+    def __str__(self) -> str:
+        suffix = "" if self.program is None else f" program {self.program}"
+        return f"{self.soundfont.name}{suffix}"
+
+
+PianoSpec = str | os.PathLike | Mapping[str, Any]
+
+
+def set_program(data: bytes, program: int) -> bytes:
+    """The MIDI file ``data`` with every channel playing ``program`` from its first tick."""
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
+        raise RenderError(f"not a readable MIDI file: {err}") from err
+    for track in midi.tracks:
+        for i, message in enumerate(track):
+            if message.type == "program_change":
+                track[i] = message.copy(program=program)
+    head = [mido.Message("program_change", channel=c, program=program, time=0) for c in range(16)]
+    midi.tracks[0][:0] = head
+    out = io.BytesIO()
+    midi.save(file=out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
 class Performance:
-    """One performance to render: its metadata row and the SoundFont it gets."""
+    """One performance to render: its metadata row and the piano it gets."""
 
     row: Mapping[str, object]
-    soundfont: Path
+    piano: Piano
+
+    @property
+    def soundfont(self) -> Path:
+        return self.piano.soundfont
 
     @property
     def midi(self) -> str:
@@ -125,10 +185,10 @@ def shipped_subset() -> Path:
 def select(
     metadata: pd.DataFrame,
     counts: Mapping[str, int | None],
-    soundfonts: Mapping[str, Sequence[str | os.PathLike]],
+    soundfonts: Mapping[str, Sequence[PianoSpec]],
     seed: int = 0,
 ) -> list[Performance]:
-    """Choose ``counts[split]`` performances of each split and give each its SoundFont.
+    """Choose ``counts[split]`` performances of each split and give each its piano.
 
     Within a split the performances are shuffled with ``seed`` (from their order by file name)
     and the first ``counts[split]`` kept (None keeps all); SoundFonts go round robin over them.
@@ -140,17 +200,17 @@ def select(
     missing = [s for s in SPLITS if not soundfonts.get(s)]
     if missing:
         raise RenderError(f"no SoundFont given for split(s) {missing}")
-    for split, fonts in soundfonts.items():
-        for font in fonts:
-            if not Path(font).is_file():
-                raise RenderError(f"SoundFont {font} (split {split}) does not exist")
-    shared = {Path(f).resolve() for f in soundfonts["train"]} & {
-        Path(f).resolve() for f in soundfonts["test"]
-    }
+    pianos = {split: [Piano.parse(spec) for spec in soundfonts[split]] for split in SPLITS}
+    for split, chosen_pianos in pianos.items():
+        for piano in chosen_pianos:
+            if not piano.soundfont.is_file():
+                raise RenderError(f"SoundFont {piano.soundfont} (split {split}) does not exist")
+    heard = {p.key for p in pianos["train"]}
+    shared = [str(p) for p in pianos["test"] if p.key in heard]
     if shared:
         raise RenderError(
             f"the test split must be rendered with pianos no training clip used; "
-            f"{sorted(map(str, shared))} is given to both"
+            f"{shared} is given to both"
         )
     chosen = []
     for split in SPLITS:
@@ -159,10 +219,10 @@ def select(
         count = counts.get(split)
         if count is not None and count > len(rows):
             raise RenderError(f"{count} {split} performances asked; the source has {len(rows)}")
-        fonts = [Path(f) for f in soundfonts[split]]
+        dealt = pianos[split]
         keep = sorted(order[: len(rows) if count is None else count])
         for i, index in enumerate(keep):
-            chosen.append(Performance(rows.iloc[index].to_dict(), fonts[i % len(fonts)]))
+            chosen.append(Performance(rows.iloc[index].to_dict(), dealt[i % len(dealt)]))
     return chosen
 
 
@@ -190,24 +250,28 @@ def render_performance(
     midi_path = Path(root) / name
     write_bytes_atomic(midi_path, midi_bytes)  # the official file, as it came
     with tempfile.TemporaryDirectory(prefix=".render-", dir=wav.parent) as tmp:
-        played = midi_path
+        played, data = midi_path, midi_bytes
         if max_seconds is not None:
-            played = Path(tmp) / "short.midi"
-            played.write_bytes(shorten_midi(midi_bytes, max_seconds + RELEASE_SECONDS))
+            data = shorten_midi(data, max_seconds + RELEASE_SECONDS)
+        if performance.piano.program is not None:
+            data = set_program(data, performance.piano.program)
+        if data is not midi_bytes:
+            played = Path(tmp) / "played.midi"
+            played.write_bytes(data)
         raw_path = Path(tmp) / "raw.wav"
         render_midi(played, performance.soundfont, sample_rate, raw_path)
         raw, _ = sf.read(raw_path, dtype="float64", always_2d=True)
     n = len(raw) if max_seconds is None else min(len(raw), int(round(max_seconds * sample_rate)))
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     write_pcm16(wav, master_render(raw, n, sample_rate, rng, name), sample_rate)
-    logger.info("rendered %s with %s: %.1f s", name, performance.soundfont.name, n / sample_rate)
+    logger.info("rendered %s with %s: %.1f s", name, performance.piano, n / sample_rate)
     return n / sample_rate
 
 
 def build_rendered_dataset(
     source: str | os.PathLike,
     root: str | os.PathLike,
-    soundfonts: Mapping[str, Sequence[str | os.PathLike]],
+    soundfonts: Mapping[str, Sequence[PianoSpec]],
     counts: Mapping[str, int | None] | None = None,
     max_seconds: float | None = None,
     sample_rate: int = 44100,
@@ -220,7 +284,8 @@ def build_rendered_dataset(
         source: the MIDI zip, its unpacked directory, or the metadata CSV of a MIDI folder.
         root: dataset directory; receives ``maestro-v3.0.0.csv``/``.json``, ``renders.csv``
             and ``<year>/``.
-        soundfonts: ``{split: [SoundFont paths]}`` for train, validation and test.
+        soundfonts: ``{split: [pianos]}`` for train, validation and test; a piano is a
+            SoundFont path or ``{"path": ..., "program": n}`` (:class:`Piano`).
         counts: performances per split (missing or None: all of them).
         max_seconds: cut each render at this length (None: whole performances).
         sample_rate: rate of the recordings in Hz.
@@ -248,7 +313,14 @@ def build_rendered_dataset(
     digests = {font: sha256_file(font) for font in sorted(fonts)}
     renders = pd.DataFrame(
         [
-            (p.midi, p.row["split"], p.soundfont.name, digests[p.soundfont], round(d, 3))
+            (
+                p.midi,
+                p.row["split"],
+                p.soundfont.name,
+                p.piano.program or 0,
+                digests[p.soundfont],
+                round(d, 3),
+            )  # fmt: skip
             for p, d in zip(chosen, durations, strict=True)
         ],
         columns=list(RENDER_COLUMNS),
