@@ -25,8 +25,9 @@ import pandas as pd
 import soundfile as sf
 
 from tdpr.audio import to_mono
-from tdpr.baselines.spectrum import SAMPLE_RATE, file_digest, mean_of, write_spectrum
+from tdpr.baselines.spectrum import SAMPLE_RATE, mean_of, write_spectrum
 from tdpr.data.demo import find_soundfont, fluidsynth_version, render_midi
+from tdpr.data.download import sha256_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         "source": "MAESTRO v2.0.0 performance MIDI (Hawthorne et al., ICLR 2019; Google LLC; "
         "CC BY-NC-SA 4.0)",
         "split": args.split,
-        "metadata_sha256": file_digest(csv),
+        "metadata_sha256": sha256_file(csv),
         "performances": len(rows),
         "seconds_each": args.seconds,
         "renderer": fluidsynth_version(),
         "soundfont": soundfont.name,
-        "soundfont_sha256": file_digest(soundfont),
+        "soundfont_sha256": sha256_file(soundfont),
     }
     with tempfile.TemporaryDirectory() as tmp:
         spectrum = mean_of(rendered(Path(tmp)), provenance)

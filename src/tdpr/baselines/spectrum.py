@@ -14,7 +14,6 @@ File format (JSON, written atomically, byte-identical for the same clips)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from tdpr.audio import read_audio, to_mono
+from tdpr.data.download import sha256_file
 from tdpr.dsp.stft import stft
 from tdpr.fsio import write_text_atomic
 
@@ -169,11 +169,6 @@ def mean_spectrum(
     return mean_of(signals(), provenance)
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file (stored in provenance, so a spectrum names the manifest it came from)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def write_spectrum(spectrum: MeanSpectrum, path: str | os.PathLike) -> Path:
     """Write a spectrum file atomically."""
     write_text_atomic(path, spectrum.to_json())
@@ -187,5 +182,5 @@ def manifest_spectrum(manifest: str | os.PathLike) -> MeanSpectrum:
 
     clips = read_manifest(manifest)
     paths = [clips[clip_id] for clip_id in sorted(clips)]
-    provenance = {"manifest": Path(manifest).name, "manifest_sha256": file_digest(manifest)}
+    provenance = {"manifest": Path(manifest).name, "manifest_sha256": sha256_file(manifest)}
     return mean_spectrum(paths, provenance)

@@ -99,21 +99,29 @@ class Piano:
 PianoSpec = str | os.PathLike | Mapping[str, Any]
 
 
-def set_program(data: bytes, program: int) -> bytes:
-    """The MIDI file ``data`` with every channel playing ``program`` from its first tick."""
+def _read_midi(data: bytes) -> mido.MidiFile:
     try:
-        midi = mido.MidiFile(file=io.BytesIO(data))
+        return mido.MidiFile(file=io.BytesIO(data))
     except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
         raise RenderError(f"not a readable MIDI file: {err}") from err
+
+
+def _midi_bytes(midi: mido.MidiFile) -> bytes:
+    out = io.BytesIO()
+    midi.save(file=out)
+    return out.getvalue()
+
+
+def set_program(data: bytes, program: int) -> bytes:
+    """The MIDI file ``data`` with every channel playing ``program`` from its first tick."""
+    midi = _read_midi(data)
     for track in midi.tracks:
         for i, message in enumerate(track):
             if message.type == "program_change":
                 track[i] = message.copy(program=program)
     head = [mido.Message("program_change", channel=c, program=program, time=0) for c in range(16)]
     midi.tracks[0][:0] = head
-    out = io.BytesIO()
-    midi.save(file=out)
-    return out.getvalue()
+    return _midi_bytes(midi)
 
 
 @dataclass(frozen=True)
@@ -144,10 +152,7 @@ def shorten_midi(data: bytes, seconds: float) -> bytes:
     piano's natural release instead of a cut. FluidSynth renders a whole file, so shortening
     it first is what makes a short excerpt of a ten-minute performance cheap.
     """
-    try:
-        source = mido.MidiFile(file=io.BytesIO(data))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-        raise RenderError(f"not a readable MIDI file: {err}") from err
+    source = _read_midi(data)
     track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=_TEMPO, time=0)])
     ticks_per_beat, now, last_tick = source.ticks_per_beat, 0.0, 0
 
@@ -170,9 +175,7 @@ def shorten_midi(data: bytes, seconds: float) -> bytes:
                                       time=end))  # fmt: skip
             end = 0
     track.append(mido.MetaMessage("end_of_track", time=0))
-    out = io.BytesIO()
-    mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat, tracks=[track]).save(file=out)
-    return out.getvalue()
+    return _midi_bytes(mido.MidiFile(type=0, ticks_per_beat=ticks_per_beat, tracks=[track]))
 
 
 def shipped_subset() -> Path:
