@@ -82,3 +82,38 @@ def test_float64_and_bfloat16_inputs_are_computed_in_float32():
 def test_bad_shapes_are_refused(est_shape, ref_shape):
     with pytest.raises(ValueError, match="loss inputs"):
         TDCNNLoss()(torch.zeros(est_shape), torch.zeros(ref_shape))
+
+
+def test_log_spectral_term_is_the_metric_and_adds_with_its_weight():
+    """The LSD term is the metric's formula on reflect-padded frames, close to tdpr.metrics.lsd
+    on a 2-s crop, and enters the total with its weight; its gradient lowers the LSD."""
+    from tdpr.dsp.stft import stft
+    from tdpr.metrics import lsd
+    from tdpr.train.losses import LogSpectralLoss
+
+    est, ref = signals()
+    term = LogSpectralLoss()(est, ref)
+    logs = [(stft(x[:, 0], 1024, 256).abs().square() + 1e-8).log10() for x in (est, ref)]
+    by_hand = ((logs[0] - logs[1]).square().mean(dim=-2) + 1e-6).sqrt().mean()
+    assert term.item() == pytest.approx(by_hand.item(), rel=1e-5)
+    gen = torch.Generator().manual_seed(1)
+    long_ref = torch.randn(1, 1, 32_000, generator=gen)
+    long_est = long_ref + 0.3 * torch.randn(1, 1, 32_000, generator=gen)
+    metric = float(lsd(long_ref[:, 0], long_est[:, 0]).mean())
+    assert LogSpectralLoss()(long_est, long_ref).item() == pytest.approx(metric, rel=0.03)
+    plain, parts = TDCNNLoss(wave_weight=1)(est, ref)
+    total, parts = TDCNNLoss(wave_weight=1, lsd_weight=2.5)(est, ref)
+    assert parts["loss/lsd"].item() == pytest.approx(term.item())
+    assert total.item() == pytest.approx(plain.item() + 2.5 * term.item(), rel=1e-6)
+    est = est.clone().requires_grad_(True)
+    LogSpectralLoss()(est, ref).backward()
+    stepped = (est - 1e-3 * est.grad / est.grad.abs().max()).detach()
+    assert float(lsd(ref[:, 0], stepped[:, 0]).mean()) < term.item()
+
+
+def test_log_spectral_weight_must_not_be_negative():
+    from tdpr.train.config import TrainConfig
+
+    assert TrainConfig(lsd_weight=0).lsd_weight == 0
+    with pytest.raises(ValueError, match="lsd_weight"):
+        TrainConfig(lsd_weight=-1)

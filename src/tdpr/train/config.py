@@ -61,6 +61,7 @@ class TrainConfig:
         seed: seed of model init, data order, crops and degradations.
         valid_items: size of the fixed validation subset.
         wave_weight: weight of the multi-resolution wave loss.
+        lsd_weight: weight of the log-spectral loss term (not in the paper; 0: off).
         max_steps_per_epoch: cap on steps per epoch (quick configs); None = every crop once.
         bf16: bfloat16 autocast of the model (CUDA and CPU; the loss stays in float32).
         compile: ``torch.compile`` the model (CUDA, or CPU with a C++ compiler).
@@ -84,6 +85,7 @@ class TrainConfig:
     seed: int = 0
     valid_items: int = 64
     wave_weight: float = 1000.0
+    lsd_weight: float = 0.0
     max_steps_per_epoch: int | None = None
     bf16: bool = False
     compile: bool = False
@@ -104,6 +106,9 @@ class TrainConfig:
         for name in ("lr", "crop_seconds", "wave_weight"):
             if not isinstance(getattr(self, name), int | float) or getattr(self, name) <= 0:
                 _fail(name, getattr(self, name), "a positive number")
+        weight = self.lsd_weight
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+            _fail("lsd_weight", weight, "a non-negative number")
         for name in ("bf16", "compile", "pcm16_inputs"):
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "true or false")

@@ -153,7 +153,8 @@ def overfit_tdcnn(
         exactly as they were.
     """
     cfg = cfg or TrainConfig()
-    task = RegressionTask(model, TDCNNLoss(cfg.wave_weight), [], [], cfg, torch.device(device))
+    loss = TDCNNLoss(cfg.wave_weight, cfg.lsd_weight)
+    task = RegressionTask(model, loss, [], [], cfg, torch.device(device))
     before = _snapshot(task.model)
     targets = sorted(set(int(s) for s in steps))
     rows, seconds, done = [], 0.0, 0

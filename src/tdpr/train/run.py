@@ -120,6 +120,6 @@ def _fit_model(
         len(valid_set),
         device,
     )
-    loss = TDCNNLoss(cfg.wave_weight)
+    loss = TDCNNLoss(cfg.wave_weight, cfg.lsd_weight)
     fit(RegressionTask(model, loss, train_set, valid_set, cfg, device, num_workers), work_dir)
     return model
