@@ -26,7 +26,8 @@ wildcard_constraints:
     cutoff="|".join(re.escape(c) for c in CUTOFFS),
     system=r"[a-z0-9_]+",
     model="|".join(MODELS + BASELINES),
-    variant="|".join(v for v in VARIANTS if v != PLAIN),
+    variant="|".join(v for v in VARIANTS if v != PLAIN and not VARIANTS[v].keep_band),
+    base="|".join(v for v in VARIANTS if not VARIANTS[v].keep_band),
 
 
 include: "workflow/rules/data.smk"
@@ -36,6 +37,7 @@ include: "workflow/rules/baselines.smk"
 include: "workflow/rules/enhance.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/weights.smk"
 
 
 # Every product of the configured reproduction.

@@ -73,3 +73,24 @@ def test_the_registry_module_imports_neither_torch_nor_plotting():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_keep_band_variants_twin_every_variant_but_the_oracles():
+    """Each non-oracle variant has a keep-band twin with its own stage and label; oracles and
+    twins have none (a twin of a twin would be the twin)."""
+    from tdpr.registry import KEEP_BAND, VARIANTS, keep_band_key, split_system, system_label
+
+    bases = [k for k, v in VARIANTS.items() if not (v.keep_band or v.oracle)]
+    twins = [k for k, v in VARIANTS.items() if v.keep_band]
+    assert len(twins) == len(bases) and "plain" in bases and "gtphase" not in bases
+    for base in bases:
+        twin = VARIANTS[keep_band_key(base)]
+        assert twin.keep_band and twin.base == base and not twin.oracle
+        assert twin.stage == f"keepband/{base}" and twin.phase == VARIANTS[base].phase
+    assert keep_band_key("plain") == KEEP_BAND and keep_band_key("tdpr") == "tdpr_kb"
+    assert split_system("seanet_vocoder_hf_kb") == ("seanet", "vocoder_hf_kb")
+    assert system_label("seanet_kb") == "SEANet+band kept"
+    assert system_label("seanet_vocoder_hf_kb") == "SEANet+TD-PR (HF)+band kept"
+    for wrong in ("gtphase", "tdpr_kb", "nonsense"):
+        with pytest.raises(ValueError, match="no keep-band variant"):
+            keep_band_key(wrong)

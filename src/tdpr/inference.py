@@ -11,6 +11,8 @@ The steps are separate workflow rules, so every phase variant reuses the stored 
   full band or above the cutoff (:func:`tdpr.phase.repair.repair`), on the whole clip: the
   vocoder's (TD-PR, spec A6), the ground truth's (GT-phase, paper Sec. 4.2), Griffin-Lim's,
   PGHI's, a random one. Its manifest also records each clip's ``consistency_db``.
+- :func:`keep_band_testset`: the given band put back into any system's outputs (the degraded
+  input below the cutoff, the output above it; :func:`tdpr.dsp.crossover.keep_band`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tdpr.audio import read_audio, to_mono, write_pcm16
 from tdpr.baselines.base import load_baseline
 from tdpr.baselines.spectrum import read_spectrum
 from tdpr.data.manifest import read_manifest, relative_path, write_manifest
+from tdpr.dsp.crossover import keep_band
 from tdpr.enhance import Enhancer
 from tdpr.phase.repair import repair
 from tdpr.registry import BASELINE, PHASE_SOURCES, models_of_kind
@@ -199,5 +202,33 @@ def repair_testset(
                 seed=seed + zlib.crc32(clip_id.encode()),
             )  # fmt: skip
         return z.cpu().numpy(), {"consistency_db": round(float(consistency), 4)}
+
+    return _map_manifest(in_manifest, out_manifest, out_dir, transform)
+
+
+def keep_band_testset(
+    given_manifest: str | os.PathLike,
+    in_manifest: str | os.PathLike,
+    out_manifest: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    cutoff_hz: float,
+) -> pd.DataFrame:
+    """Every output clip with the given band put back: the input below ``cutoff_hz``.
+
+    Args:
+        given_manifest: the degraded test set (the band to keep).
+        in_manifest: a system's outputs for that test set (same clip ids and lengths).
+        out_manifest, out_dir: where the mixed clips and their manifest go.
+        cutoff_hz: the test set's cutoff.
+    """
+    given = read_manifest(given_manifest)
+
+    def transform(clip_id: str, y: np.ndarray) -> np.ndarray:
+        if clip_id not in given:
+            raise ValueError(f"clip {clip_id} of {in_manifest} is not in {given_manifest}")
+        x = _read_clip(given[clip_id])
+        if len(x) != len(y):
+            raise ValueError(f"clip {clip_id}: {len(y)} samples, its input {len(x)}")
+        return keep_band(torch.from_numpy(x), torch.from_numpy(y), cutoff_hz).numpy()
 
     return _map_manifest(in_manifest, out_manifest, out_dir, transform)

@@ -29,6 +29,7 @@ labels of tables and figures (``SEANet+TD-PR``). Labels are never stored in data
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import importlib.machinery
 import re
@@ -292,7 +293,9 @@ BANDS = {"full": "", "hf": " (HF)"}
 
 @dataclass(frozen=True)
 class Variant:
-    """What is done to a TD-CNN's output: nothing, or its phase replaced by ``phase`` in ``band``.
+    """What is done to a TD-CNN's output: nothing, or its phase replaced by ``phase`` in ``band``;
+    and, where ``keep_band``, the given band put back (the input below the cutoff, the output
+    above it: :func:`tdpr.dsp.crossover.keep_band`) after the variant ``base``.
 
     ``stage``: the results folder of its outputs; ``oracle``: uses the ground truth (never
     "best" in a table); ``shade``: lightness factor of its colour; ``linestyle``: of its curves.
@@ -305,9 +308,25 @@ class Variant:
     oracle: bool = False
     shade: float = 1.0
     linestyle: str = "-"
+    keep_band: bool = False
+    base: str | None = None
 
 
 PLAIN = "plain"
+#: Suffix of the variants that put the given band back (``kb``, ``tdpr_kb``, ``vocoder_hf_kb``).
+KEEP_BAND = "kb"
+
+
+def keep_band_key(base: str) -> str:
+    """``"plain"`` -> ``"kb"``, ``"vocoder_hf"`` -> ``"vocoder_hf_kb"``."""
+    if base not in VARIANTS or VARIANTS[base].keep_band or VARIANTS[base].oracle:
+        raise ValueError(
+            f"no keep-band variant of {base!r}: give plain or a phase variant that is not an "
+            f"oracle ({', '.join(k for k, v in VARIANTS.items() if not (v.keep_band or v.oracle))})"
+        )
+    return KEEP_BAND if base == PLAIN else f"{base}_{KEEP_BAND}"
+
+
 #: The paper's two variants keep their short keys.
 _NAMED = {("vocoder", "full"): "tdpr", ("gt", "full"): "gtphase"}
 
@@ -331,6 +350,17 @@ def _variants() -> dict[str, Variant]:
             suffix = f"+{source.label}{BANDS[band]}"
             out[key] = Variant(
                 suffix, f"phase/{key}", name, band, source.oracle, shade, source.linestyle
+            )
+    for key, variant in list(out.items()):
+        if not variant.oracle:
+            kept = KEEP_BAND if key == PLAIN else f"{key}_{KEEP_BAND}"
+            out[kept] = dataclasses.replace(
+                variant,
+                suffix=f"{variant.suffix}+band kept",
+                stage=f"keepband/{key}",
+                shade=variant.shade * 0.8,
+                keep_band=True,
+                base=key,
             )
     return out
 

@@ -67,3 +67,21 @@ rule repair_phase:
         phase=get_phase_params,
     script:
         "../scripts/repair_phase.py"
+
+
+rule keep_given_band:
+    """One system's outputs with the given band put back: the degraded input below the cutoff,
+    the output above it (keep_band.variants)."""
+    input:
+        unpack(get_keep_band_inputs),
+    output:
+        manifest="results/keepband/{base}/{model}/{cutoff}.csv",
+        audio=directory("results/keepband/{base}/{model}/{cutoff}"),
+    log:
+        "logs/keep_given_band/{base}-{model}-{cutoff}.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    params:
+        cutoff_hz=get_cutoff_hz,
+    script:
+        "../scripts/keep_given_band.py"
