@@ -99,6 +99,8 @@ def test_plot_training_curves_writes_png_and_pdf(tmp_path):
         for model, scale in (("seanet", 5.0), ("audiounet", 3.0))
     }
     assert_figure_files(plot_training_curves(histories, tmp_path / "training.png"))
+    levels = {"input": 1.8, "noisefill": 1.36, "replicate": 1.34}
+    assert_figure_files(plot_training_curves(histories, tmp_path / "levels.png", levels))
     broken = {"demucs": histories["seanet"].drop(columns="valid_lsd")}
     with pytest.raises(ValueError, match="history of Demucs lacks column.*valid_lsd"):
         plot_training_curves(broken, tmp_path / "x")

@@ -161,3 +161,21 @@ def test_clean_only_items_skip_the_degradation(clips):
     degraded = TrainCropDataset(clips, CROP, seed=0)
     a, b = clean_only[1]
     assert a is b and torch.equal(b, degraded[1][1])  # the same crop, no filtering
+
+
+def test_validation_degradation_replays_the_items_own_draw(tmp_path):
+    """ValidDataset.degradation(i) is the low-pass item i was made with: applying it to the
+    clean crop gives the degraded crop, sample for sample."""
+    from tdpr.audio import quantize_pcm16
+    from tdpr.dsp.filters import apply_degradation
+
+    clips = read_manifest(write_clips(tmp_path, n=4))
+    valid = ValidDataset(clips, CROP, seed=3, valid_items=4)
+    cutoffs = set()
+    for index in range(len(valid)):
+        degraded, clean = valid[index]
+        degradation = valid.degradation(index)
+        cutoffs.add(degradation.cutoff_hz)
+        again = quantize_pcm16(apply_degradation(clean[0].numpy(), degradation, RATE))
+        np.testing.assert_array_equal(again, degraded[0].numpy())
+    assert len(cutoffs) == len(valid)  # one draw per item, not one for all

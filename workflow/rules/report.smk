@@ -126,10 +126,14 @@ rule plot_signals:
 
 
 rule plot_metrics:
-    """LSD against cutoff per system, and the training curves of every model."""
+    """LSD against cutoff per system, and the training curves of every model (with the
+    baselines' LSD on the same validation items as lines)."""
     input:
         unpack(get_histories),
         metrics="results/metrics/metrics.csv",
+        train_clips="results/clips/train.csv",
+        valid_clips="results/clips/validation.csv",
+        spectrum="results/baselines/mean_spectrum.json",
         code=workflow.source_path("../../src/tdpr/report/figures.py"),
     output:
         lsd=report(
@@ -151,6 +155,8 @@ rule plot_metrics:
         "logs/plot_metrics.log",
     conda:
         "../../envs/tdpr.yaml"
+    params:
+        levels=get_level_params,
     script:
         "../scripts/plot_metrics.py"
 

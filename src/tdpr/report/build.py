@@ -130,13 +130,24 @@ def build_metric_figures(
     out_lsd: str | os.PathLike,
     out_training: str | os.PathLike,
     out_phase: str | os.PathLike,
+    levels: Mapping[str, Any] | None = None,
 ) -> None:
-    """LSD against cutoff per system, the phase metrics per system, the training curves."""
+    """LSD against cutoff per system, the phase metrics per system, the training curves.
+
+    ``levels``: keyword arguments of :func:`tdpr.baselines.levels.validation_levels`; the
+    input's and the baselines' LSD on the models' validation items become lines on the curves.
+    """
     metrics = pd.read_csv(metrics_csv, dtype={"clip": str, "model": str, "variant": str})
     figures.plot_lsd_vs_cutoff(metrics, out_lsd)
     figures.plot_phase_metrics(metrics, out_phase)
     curves = {model: pd.read_csv(path) for model, path in histories.items()}
-    figures.plot_training_curves(curves, out_training)
+    lines = None
+    if levels:
+        from tdpr.baselines.levels import validation_levels
+
+        lines = validation_levels(**levels)
+        logger.info("validation LSD of the systems that learn nothing: %s", lines)
+    figures.plot_training_curves(curves, out_training, lines)
 
 
 def build_listening_kit(

@@ -340,14 +340,20 @@ def _per_epoch(label: str, history: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_training_curves(
-    histories: Mapping[str, pd.DataFrame], out: str | os.PathLike
+    histories: Mapping[str, pd.DataFrame],
+    out: str | os.PathLike,
+    levels: Mapping[str, float] | None = None,
 ) -> list[Path]:
-    """Training and validation loss (log scale) and validation LSD per epoch, one colour per model.
+    """Training and validation loss (log scale) per epoch, and validation LSD over optimiser
+    steps, one colour per model; the no-learning systems' LSD on the same validation items as
+    horizontal lines.
 
     Args:
         histories: TD-CNN name -> history (``epoch, step, train_loss, valid_loss, valid_lsd,
             seconds``); several rows per epoch are averaged.
         out: output path; ``.png`` and ``.pdf`` are written.
+        levels: system key (``input``, a baseline) -> its mean LSD on the validation items
+            (:func:`tdpr.baselines.levels.validation_levels`); None draws no lines.
 
     Raises:
         ValueError: no histories, a history lacks a column, or a name is not a TD-CNN (a
@@ -367,10 +373,22 @@ def plot_training_curves(
             train, valid = epochs["train_loss"].dropna(), epochs["valid_loss"].dropna()
             loss_ax.plot(train.index, train, color=color, label=f"{label} train")
             loss_ax.plot(valid.index, valid, color=color, ls="--", label=f"{label} valid")
+            steps = history.dropna(subset=["valid_lsd"]).groupby("epoch")["step"].max()
             lsd = epochs["valid_lsd"].dropna()
-            lsd_ax.plot(lsd.index, lsd, color=color, marker="o", ms=2.5, label=label)
-        loss_ax.set(xlabel="epoch", ylabel="loss (MR-STFT + 1000 MR-wave)", yscale="log")
-        lsd_ax.set(xlabel="epoch", ylabel="validation LSD")
+            lsd_ax.plot(steps.loc[lsd.index], lsd, color=color, marker="o", ms=2.5, label=label)
+        for key, value in (levels or {}).items():
+            lsd_ax.axhline(value, color=system_color(key), ls=":", lw=1.2)
+            lsd_ax.annotate(
+                f"{system_label(key)} {value:.2f}",
+                (1.0, value),
+                xycoords=("axes fraction", "data"),
+                ha="right",
+                va="bottom",
+                fontsize="x-small",
+                color=system_color(key),
+            )
+        loss_ax.set(xlabel="epoch", ylabel="training loss", yscale="log")
+        lsd_ax.set(xlabel="optimiser step", ylabel="validation LSD")
         loss_ax.legend(fontsize="small", frameon=False)
         lsd_ax.legend(fontsize="small", frameon=False)
         return save_figure(fig, out)

@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from tdpr.audio import quantize_pcm16
 from tdpr.data.manifest import clip_paths
-from tdpr.dsp.filters import FILTER_TYPES, apply_degradation, sample_degradation
+from tdpr.dsp.filters import FILTER_TYPES, Degradation, apply_degradation, sample_degradation
 
 logger = logging.getLogger(__name__)
 
@@ -248,3 +248,11 @@ class ValidDataset(_CropSource):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self._example(self.chosen[index], item_rng(self.seed, _VALID, 0, int(index)))
+
+    def degradation(self, index: int) -> Degradation:
+        """The degradation of item ``index`` (its cutoff is what a baseline needs), replayed from
+        the item's own stream exactly as :meth:`__getitem__` draws it."""
+        clip = self.chosen[index]
+        rng = item_rng(self.seed, _VALID, 0, int(index))
+        rng.integers(0, self.frames[clip] - self.crop_samples + 1)  # the crop's start
+        return sample_degradation(rng, *self.draw)

@@ -1,0 +1,50 @@
+"""The baselines' LSD on a TD-CNN's own validation items (the lines of its learning curve)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+from material import clean, train_spectrum
+from rendered import needs_fluidsynth
+
+from tdpr.baselines.levels import validation_levels
+from tdpr.baselines.spectrum import write_spectrum
+from tdpr.train.config import TrainConfig
+from tdpr.train.losses import TDCNNLoss
+from tdpr.train.run import build_datasets
+from tdpr.train.steps import RegressionTask
+
+pytestmark = [needs_fluidsynth, pytest.mark.usefixtures("one_thread")]
+CFG = {"crop_seconds": 1.0, "valid_items": 4, "seed": 7}
+
+
+@pytest.fixture
+def manifests(tmp_path):
+    """Four 2-s clips of a real piano render as both splits."""
+    audio = clean()
+    rows = []
+    for i in range(4):
+        sf.write(
+            tmp_path / f"c{i}.wav", audio[i * 32000 : (i + 1) * 32000], 16000, subtype="PCM_16"
+        )
+        rows.append({"clip_id": f"c{i}", "path": f"c{i}.wav"})
+    pd.DataFrame(rows).to_csv(tmp_path / "clips.csv", index=False)
+    return tmp_path / "clips.csv"
+
+
+def test_levels_are_measured_on_the_very_items_the_model_validates_on(tmp_path, manifests):
+    spectrum = write_spectrum(train_spectrum(), tmp_path / "spectrum.json")
+    levels = validation_levels(CFG, manifests, manifests, spectrum_path=spectrum)
+    cfg = TrainConfig.from_dict(CFG)
+    _, valid = build_datasets(cfg, manifests, manifests)
+    task = RegressionTask(
+        torch.nn.Conv1d(1, 1, 1), TDCNNLoss(), [], valid, cfg, torch.device("cpu")
+    )
+    # the input's level is the training log's "LSD of the degraded inputs"
+    assert levels["input"] == pytest.approx(task._input_lsd(), rel=1e-6)
+    assert set(levels) == {"input", "noisefill", "replicate"}
+    # on real piano each baseline fills the band the input lacks
+    assert levels["noisefill"] < levels["input"] - 0.2
+    assert levels["replicate"] < levels["input"] - 0.2
