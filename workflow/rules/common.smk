@@ -17,6 +17,7 @@ from tdpr.registry import (
     PLAIN,
     REFERENCE,
     VARIANTS,
+    keep_band_key,
     phase_variants,
     system_key,
 )
@@ -159,6 +160,15 @@ SYSTEMS = [INPUT]
 for _m in BASELINES + MODELS:
     SYSTEMS += [_m, *(system_key(_m, v) for v in MODEL_VARIANTS if _m in PHASED)]
 SYSTEMS += [system_key(_m, v) for _m in ORACLE_MODELS for v in ORACLE_VARIANTS]
+#: the variants whose outputs also get the given band put back (rule keep_given_band)
+KEPT = config["keep_band"]["variants"]
+_unknown_kept = [v for v in KEPT if v not in [PLAIN, *MODEL_VARIANTS]]
+if _unknown_kept:
+    raise WorkflowError(
+        f"invalid configuration: keep_band.variants {_unknown_kept} are not plain or a "
+        f"configured phase variant ({', '.join([PLAIN, *MODEL_VARIANTS])})"
+    )
+SYSTEMS += [system_key(_m, keep_band_key(v)) for _m in MODELS for v in KEPT]
 #: (variant, model) pairs that the repair_phase rule makes
 PHASE_JOBS = [(v, m) for m in PHASED for v in MODEL_VARIANTS]
 PHASE_JOBS += [(v, m) for m in ORACLE_MODELS for v in ORACLE_VARIANTS]
@@ -185,6 +195,19 @@ def get_phase_params(wildcards):
         "settings": PHASE.get(variant.phase, {}),
         "seed": PHASE["seed"],
     }
+
+
+def get_keep_band_inputs(wildcards):
+    """The degraded test set (the band to keep) and the outputs of the base system."""
+    base = system_key(wildcards.model, wildcards.base)
+    return {
+        "given": f"results/testsets/{wildcards.cutoff}.csv",
+        "enhanced": system_manifest(base, wildcards.cutoff),
+    }
+
+
+def get_cutoff_hz(wildcards):
+    return float(wildcards.cutoff)
 
 
 def system_manifest(system, cutoff):
@@ -240,6 +263,23 @@ def get_histories(wildcards):
     return {m: f"results/models/{m}/history.csv" for m in MODELS}
 
 
+#: training settings that fix a model's validation items (tdpr.train.data.ValidDataset)
+VALID_KEYS = ("seed", "valid_items", "crop_seconds", "cutoff_range", "filters", "order")
+
+
+def get_level_params(wildcards):
+    """Keyword arguments of tdpr.baselines.levels.validation_levels, or {} where there is no
+    baseline or the models validate on different items (no shared level to draw)."""
+    drawn = {tuple(str(MODEL_CONFIGS[m][1][k]) for k in VALID_KEYS) for m in MODELS}
+    if not BASELINES or len(drawn) != 1:
+        return {}
+    return {
+        "train_cfg": MODEL_CONFIGS[MODELS[0]][1],
+        "baselines": BASELINES,
+        "seed": config["baselines"]["seed"],
+    }
+
+
 def get_listening_manifests(wildcards):
     systems = FIGURE_SYSTEMS + [system_key(REPORT["listening"]["ab_model"], "gtphase")]
     return system_manifests(REPORT["listening"]["cutoff"], systems)
@@ -275,6 +315,8 @@ def get_final_outputs():
     ]
     if REPORT["ratings"]:
         outputs.append("results/figures/ab_preference.png")
+    if config["weights"]["export"]:
+        outputs.append("results/weights")
     return outputs + get_phase_study_outputs()
 
 
@@ -299,3 +341,32 @@ def get_study_params(wildcards):
 def get_phase_study_outputs():
     """The phase-source study's table, when phase_repair.study is on."""
     return ["results/tables/phase_study.md"] if PHASE["study"] else []
+
+
+# ---- weights ------------------------------------------------------------------------------
+
+
+def get_weights_inputs(wildcards):
+    """The trained models and their histories (TD-CNNs, then the vocoder), the run's summary,
+    Table 1, the phase study and the renders' provenance (MIDI data only)."""
+    if DATA["source"] != "midi":
+        raise WorkflowError(
+            "weights.export needs data.source: midi (the model card records the renders)"
+        )
+    inputs = {
+        "models": [f"results/models/{m}/model.pt" for m in MODELS]
+        + ["results/vocoder/tfgan.pt"],
+        "histories": [f"results/models/{m}/history.csv" for m in MODELS]
+        + ["results/vocoder/history.csv"],
+        "summary": "results/metrics/summary.csv",
+        "table1": "results/tables/table1.md",
+        "renders": f"{MIDI_ROOT}/renders.csv",
+    }
+    inputs.update(zip(["phase_study"], get_phase_study_outputs()))
+    return inputs
+
+
+def get_config_name(wildcards):
+    """The config file the run was given (recorded in the weights' manifest)."""
+    files = [str(f) for f in workflow.configfiles]
+    return files[-1] if files else "config/config.yaml"

@@ -37,6 +37,7 @@ rule render_midi_dataset:
     """Render MAESTRO performance MIDI through sampled pianos, a SoundFont set per split."""
     output:
         csv=f"{MIDI_ROOT}/maestro-v3.0.0.csv",
+        renders=f"{MIDI_ROOT}/renders.csv",
     log:
         "logs/render_midi_dataset.log",
     conda:

@@ -6,11 +6,16 @@ IN is an audio file (OUT is then a .wav file, or an existing folder to write int
 name with .wav). Inputs may have any rate and any number of channels: they are resampled to
 16 kHz and each channel is enhanced on its own; outputs are 16-bit PCM WAV at 16 kHz.
 
---model is a final model file of a TD-CNN (seanet, audiounet, demucs), or the name of a baseline
-that needs no learning and no file: noisefill (random-phase noise shaped like piano above the
-input's bandwidth, at the level of its top band) or replicate (the half-band below the bandwidth
-copied upward). They use the mean piano spectrum that ships with tdpr unless --spectrum gives
-another (a file of `tdpr.baselines.spectrum`, e.g. the workflow's
+With no --model, the weights that ship with tdpr run (the showcase's, trained on renders of
+MAESTRO performance MIDI; `tdpr models` lists them and their model card): the TD-CNN, phase
+repair, band and crossover that scored best on its test set; --phase, --band, --keep-band and
+--vocoder still override that choice, and the log names the weights used.
+
+Otherwise --model is a final model file of a TD-CNN (seanet, audiounet, demucs), or the name of
+a baseline that needs no learning and no file: noisefill (random-phase noise shaped like piano
+above the input's bandwidth, at the level of its top band) or replicate (the half-band below the
+bandwidth copied upward). They use the mean piano spectrum that ships with tdpr unless
+--spectrum gives another (a file of `tdpr.baselines.spectrum`, e.g. the workflow's
 results/baselines/mean_spectrum.json); --seed seeds the noise fill. --vocoder is a file of the
 TFGAN vocoder (tfgan). --phase picks what replaces the model's phase: vocoder (TD-PR, the default
 for a TD-CNN and for a baseline given --vocoder: needs --vocoder), griffinlim (fast Griffin-Lim
@@ -33,6 +38,7 @@ native bf16 (AVX512-BF16, AMX) about twice as fast, but bf16 rounding noise fill
 spectral bins, so the output's LSD differs from float32's (bench/bench_enhance.py).
 
 examples:
+  tdpr enhance low.wav enhanced.wav
   tdpr enhance low.wav enhanced.wav --model seanet.pt --vocoder tfgan.pt
   tdpr enhance recordings/ enhanced/ --model demucs.pt --no-phase-repair --device cuda
   tdpr enhance old.flac new.wav --model seanet.pt --phase pghi --band hf
@@ -55,6 +61,7 @@ from tdpr.baselines.spectrum import SpectrumError
 from tdpr.cli import CLIError
 from tdpr.enhance import DTYPES, Enhancer, enhance_file, probe_audio
 from tdpr.inference import load_system
+from tdpr.pretrained import WeightsError, shipped_default, shipped_file
 from tdpr.registry import BANDS, BASELINE, models_of_kind
 from tdpr.train.checkpoint import MODEL_KIND, load_checkpoint, load_model
 
@@ -70,9 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", metavar="OUT", type=Path, help="output .wav file or folder")
     parser.add_argument(
         "--model",
-        required=True,
         metavar="CKPT|NAME",
-        help=f"a TD-CNN file, or a baseline: {', '.join(models_of_kind(BASELINE))}",
+        help="a TD-CNN file, or a baseline: "
+        f"{', '.join(models_of_kind(BASELINE))} (default: the shipped weights, see tdpr models; "
+        "with them the phase, band and --keep-band default to the shipped choice)",
     )
     parser.add_argument("--vocoder", type=Path, metavar="CKPT", help="TFGAN vocoder file")
     parser.add_argument(
@@ -88,8 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--band",
         choices=tuple(BANDS),
-        default="full",
-        help="full: the whole band takes the new phase; hf: only above the input's bandwidth",
+        default=None,
+        help="full: the whole band takes the new phase; hf: only above the input's bandwidth "
+        "(default: full; with the shipped weights, their choice)",
     )
     parser.add_argument(
         "--cutoff", type=float, metavar="HZ", help="the input's bandwidth (default: estimated)"
@@ -105,9 +114,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--keep-band",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="give back the input itself below its bandwidth and the enhanced signal only above "
-        "it (a crossover at the cutoff, after any phase repair)",
+        "it (a crossover at the cutoff, after any phase repair; default: off, with the shipped "
+        "weights their choice)",
     )
     parser.add_argument(
         "--keep-rate",
@@ -184,8 +195,39 @@ def _load(path: Path, role: str, device: str) -> nn.Module:
     return load_model(path, map_location=device)
 
 
+def _shipped_defaults(args: argparse.Namespace) -> None:
+    """Fill ``args`` from the shipped weights' choice where the command line left it open."""
+    try:
+        default = shipped_default()
+        args.model = str(shipped_file(default.model))
+        if args.vocoder is None and default.vocoder is not None:
+            args.vocoder = shipped_file(default.vocoder)
+    except WeightsError as err:
+        raise CLIError(f"{err}; pass --model CKPT or a baseline name") from err
+    if getattr(args, "phase", None) is None and not args.no_phase_repair:
+        args.phase = default.phase or "none"
+    if getattr(args, "band", None) is None:
+        args.band = default.band
+    if getattr(args, "keep_band", None) is None:
+        args.keep_band = default.keep_band
+    logger.info(
+        "using the shipped weights: %s (%s%s; mean LSD %.3f on the showcase's test set; "
+        "tdpr models lists them)",
+        default.label,
+        Path(args.model).name,
+        f", {Path(args.vocoder).name}" if args.phase == "vocoder" else "",
+        default.lsd,
+    )
+
+
 def build_enhancer(args: argparse.Namespace) -> Enhancer:
-    """Load the checkpoints named on the command line into an :class:`Enhancer`."""
+    """Load the checkpoints named on the command line into an :class:`Enhancer`.
+
+    With no ``--model``, the shipped weights and their choice of phase, band and crossover
+    (:mod:`tdpr.pretrained`), each overridden by its own option where given.
+    """
+    if getattr(args, "model", None) is None:
+        _shipped_defaults(args)
     baseline = str(args.model) in models_of_kind(BASELINE)
     if not baseline and not Path(args.model).exists():
         known = ", ".join(models_of_kind(BASELINE))
@@ -217,9 +259,9 @@ def build_enhancer(args: argparse.Namespace) -> Enhancer:
     dtype = getattr(args, "dtype", "float32")
     return Enhancer(
         model, vocoder, device=device, chunk_seconds=args.chunk_seconds, dtype=dtype,
-        phase=None if phase == "none" else phase, band=getattr(args, "band", "full"),
+        phase=None if phase == "none" else phase, band=getattr(args, "band", None) or "full",
         phase_settings={"iterations": getattr(args, "iterations", 32)},
-        keep_band=getattr(args, "keep_band", False),
+        keep_band=bool(getattr(args, "keep_band", False)),
     )  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""List the configured models and the vocoder, with their parameter counts.
+"""List the configured models and the vocoder, with their parameter counts, and the weights
+that ship with tdpr (what `tdpr enhance` runs with no --model).
 
 Models come from the `models` section of the config file (default: config/config.yaml when it
 exists in the current directory); without a config, or a config without a `models` section, the
@@ -16,7 +17,8 @@ import torch
 
 from tdpr.cli import CLIError
 from tdpr.models import build_model, count_parameters
-from tdpr.registry import VOCODER, models_of_kind
+from tdpr.pretrained import CARD, WeightsError, read_manifest, weights_dir
+from tdpr.registry import VOCODER, models_of_kind, system_label
 from tdpr.train.config import configured_models, load_workflow_config, resolve_model_config
 
 DEFAULT_CONFIG = Path("config/config.yaml")
@@ -29,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, metavar="FILE", help=f"workflow config (default: {DEFAULT_CONFIG})"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--shipped",
+        action="store_true",
+        help="only the shipped weights (with --json: their manifest, tdpr.pretrained)",
+    )
 
 
 def parameter_counts(config: dict) -> dict[str, int]:
@@ -50,8 +57,33 @@ def _table(counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+def shipped_table(manifest: dict) -> str:
+    """The shipped weights, one line each, then the default ``tdpr enhance`` runs."""
+    lines = [f"shipped weights ({weights_dir()}; model card: {CARD}, made by {manifest['config']})"]
+    header = ("model", "kind", "millions", "steps", "minutes", "mean LSD")
+    lines.append("{:<10}  {:<7}  {:>8}  {:>6}  {:>7}  {}".format(*header))
+    for name, entry in manifest["models"].items():
+        lsd = entry.get("lsd") or {}
+        mean = f"{sum(lsd.values()) / len(lsd):.3f}" if lsd else "-"
+        lines.append(
+            f"{name:<10}  {entry['kind']:<7}  {entry['parameters'] / 1e6:>8.2f}  "
+            f"{entry['steps']:>6}  {entry['train_seconds'] / 60:>7.1f}  {mean}"
+        )
+    default = manifest["default"]
+    label = system_label(default["system"])
+    lines.append(f"default of `tdpr enhance`: {label} (mean LSD {default['lsd']:.3f})")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the parameter counts as a table or as one JSON object."""
+    """Print the parameter counts and the shipped weights, as tables or as one JSON object."""
+    if args.shipped:
+        try:
+            manifest = read_manifest()
+        except WeightsError as err:
+            raise CLIError(str(err)) from err
+        print(json.dumps(manifest, indent=2) if args.json else shipped_table(manifest))
+        return 0
     path = args.config
     if path is None and DEFAULT_CONFIG.is_file():
         path = DEFAULT_CONFIG
@@ -59,5 +91,12 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"no such config file: {path}")
     config = load_workflow_config(path) if path is not None else {}
     counts = parameter_counts(config)
-    print(json.dumps(counts) if args.json else _table(counts))
+    if args.json:
+        print(json.dumps(counts))
+        return 0
+    print(_table(counts))
+    try:
+        print("\n" + shipped_table(read_manifest()))
+    except WeightsError as err:
+        print(f"\n{err}")
     return 0

@@ -1,0 +1,179 @@
+"""Shipped weights: the export of a run, the default it chooses, its checks, and `tdpr enhance`
+and `tdpr models` with them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+from conftest import piano_like
+
+import tdpr.pretrained as pretrained
+from tdpr.cli import main
+from tdpr.enhance import Enhancer
+from tdpr.models import build_model
+from tdpr.pretrained import WeightsError, choose_default, export_weights
+from tdpr.train.checkpoint import load_model, save_model
+
+SEANET = {"base_channels": 4, "strides": [2, 4], "latent_dim": 8}
+TFGAN = {"mult": 8, "n_residual_layers": 2}
+CUTOFFS = (2500, 3000)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def summary(lsd: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """A metric summary with one LSD per (model, variant), the same at every cutoff."""
+    rows = [
+        {"model": m, "variant": v, "cutoff": c, "metric": "lsd", "mean": value, "std": 0.1,
+         "n_clips": 4}
+        for (m, v), value in lsd.items()
+        for c in CUTOFFS
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_default_is_the_lowest_mean_lsd_among_what_enhance_reproduces():
+    table = summary({
+        ("seanet", "plain"): 1.30, ("seanet", "tdpr"): 1.25, ("seanet", "vocoder_hf_kb"): 1.10,
+        ("seanet", "gtphase"): 0.90,  # an oracle: tdpr enhance cannot run it
+        ("demucs", "kb"): 1.15, ("noisefill", "plain"): 1.00,  # a baseline: not shipped
+    })  # fmt: skip
+    default = choose_default(table, ["seanet", "demucs"], "tfgan")
+    assert (default.system, default.model, default.vocoder) == (
+        "seanet_vocoder_hf_kb",
+        "seanet",
+        "tfgan",
+    )
+    assert (default.phase, default.band, default.keep_band, default.lsd) == (
+        "vocoder",
+        "hf",
+        True,
+        1.1,
+    )
+    kept = choose_default(
+        summary({("demucs", "kb"): 1.2, ("demucs", "tdpr"): 1.3}), ["demucs"], "tfgan"
+    )
+    assert (kept.system, kept.phase, kept.vocoder, kept.band, kept.keep_band) == (
+        "demucs_kb", None, None, "full", True)  # fmt: skip
+    with pytest.raises(ValueError, match="no LSD of audiounet"):
+        choose_default(table, ["audiounet"], "tfgan")
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch) -> Path:
+    """A weights folder exported from tiny random models, installed as the shipped one."""
+    torch.manual_seed(0)
+    files, histories = {}, {}
+    for name, kwargs in (("seanet", SEANET), ("tfgan", TFGAN)):
+        files[name] = save_model(
+            tmp_path / f"{name}.pt", name, kwargs, build_model(name, **kwargs), {}
+        )
+        history = pd.DataFrame({"epoch": [1, 2], "step": [10, 20], "seconds": [30.0, 31.0]})
+        histories[name] = tmp_path / f"{name}-history.csv"
+        history.to_csv(histories[name], index=False)
+    summary({("seanet", "plain"): 1.3, ("seanet", "vocoder_hf"): 1.2}).to_csv(
+        tmp_path / "summary.csv", index=False
+    )
+    (tmp_path / "table1.md").write_text("| System | 2.5 kHz |\n|---|---|\n| SEANet | 1.30 |\n")
+    (tmp_path / "renders.csv").write_text(
+        "# FluidSynth runtime version 2.3.1; seed 0; 44100 Hz\n"
+        "midi_filename,split,soundfont,program,soundfont_sha256,seconds\n"
+        "a.midi,train,FluidR3_GM.sf2,0,00,120.0\nb.midi,test,TimGM6mb.sf2,1,00,60.0\n"
+    )
+    out = tmp_path / "weights"
+    export_weights(
+        files, histories, tmp_path / "summary.csv", out, config_name="config/x.yaml",
+        table1_md=tmp_path / "table1.md", renders_csv=tmp_path / "renders.csv",
+    )  # fmt: skip
+    monkeypatch.setattr(pretrained, "weights_dir", lambda: out)
+    return out
+
+
+def test_export_writes_models_manifest_and_card(weights):
+    manifest = json.loads((weights / "manifest.json").read_text())
+    assert sorted(p.name for p in weights.iterdir()) == [
+        "MODEL_CARD.md", "manifest.json", "seanet.pt", "tfgan.pt"]  # fmt: skip
+    seanet = manifest["models"]["seanet"]
+    assert (seanet["kind"], seanet["steps"], seanet["train_seconds"]) == ("tdcnn", 20, 61.0)
+    assert seanet["lsd"] == {"2500": 1.3, "3000": 1.3}
+    assert manifest["default"]["system"] == "seanet_vocoder_hf"
+    card = (weights / "MODEL_CARD.md").read_text()
+    assert "SEANet+TD-PR (HF)" in card and "| test | TimGM6mb.sf2 | 1 | 1 |" in card
+    assert "CC BY-NC-SA 4.0" in card and "| SEANet | 1.30 |" in card
+    assert pretrained.shipped_file("seanet") == weights / "seanet.pt"
+
+
+def test_an_altered_or_missing_file_is_refused(weights):
+    with open(weights / "tfgan.pt", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(WeightsError, match="tfgan.*does not match its SHA-256"):
+        pretrained.shipped_file("tfgan")
+    with pytest.raises(WeightsError, match="no shipped model 'demucs'; shipped: seanet, tfgan"):
+        pretrained.shipped_file("demucs")
+    (weights / "manifest.json").unlink()
+    with pytest.raises(WeightsError, match="no shipped weights"):
+        pretrained.shipped_default()
+
+
+def test_enhance_with_no_model_runs_the_shipped_choice_and_says_so(tmp_path, weights, caplog):
+    """No --model: the shipped TD-CNN with TD-PR by the shipped vocoder in the chosen band,
+    on a 44.1-kHz stereo file and on a folder; options still override the choice."""
+    audio = piano_like(1.5, 44_100, channels=2)
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", audio, 44_100)
+    with caplog.at_level(logging.INFO, logger="tdpr"):
+        assert (
+            main(
+                [
+                    "enhance",
+                    str(tmp_path / "in" / "a.wav"),
+                    str(tmp_path / "a.wav"),
+                    "--cutoff",
+                    "3000",
+                ]
+            )
+            == 0
+        )
+    assert "using the shipped weights: SEANet+TD-PR (HF) (seanet.pt, tfgan.pt" in caplog.text
+    got, rate = sf.read(tmp_path / "a.wav", dtype="float32")
+    assert rate == 16_000 and got.shape[1] == 2
+    model, vocoder = load_model(weights / "seanet.pt"), load_model(weights / "tfgan.pt")
+    x, _ = sf.read(tmp_path / "in" / "a.wav", dtype="float32")
+    from tdpr.audio import resample
+
+    left = resample(x[:, 0], 44_100, 16_000)
+    want = Enhancer(model, vocoder, phase="vocoder", band="hf", cutoff_hz=3000.0).enhance(left)
+    np.testing.assert_allclose(got[:, 0], want, atol=2 / 32768)
+    assert main(["enhance", str(tmp_path / "in"), str(tmp_path / "out"), "--cutoff", "3000"]) == 0
+    assert (tmp_path / "out" / "a.wav").is_file()
+    # an option given on the command line wins over the shipped choice
+    assert main(["enhance", str(tmp_path / "in" / "a.wav"), str(tmp_path / "b.wav"),
+                 "--cutoff", "3000", "--no-phase-repair"]) == 0  # fmt: skip
+    plain = Enhancer(model, None).enhance(left)
+    np.testing.assert_allclose(
+        sf.read(tmp_path / "b.wav", dtype="float32")[0][:, 0], plain, atol=2 / 32768
+    )
+
+
+def test_enhance_with_no_model_and_no_weights_names_the_way_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "weights_dir", lambda: tmp_path / "none")
+    sf.write(tmp_path / "a.wav", piano_like(1.0, 16_000, 1), 16_000)
+    assert main(["enhance", str(tmp_path / "a.wav"), str(tmp_path / "b.wav")]) == 2
+    assert not (tmp_path / "b.wav").exists()
+
+
+def test_models_lists_the_shipped_weights(weights, capsys):
+    assert main(["models", "--shipped"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "seanet" in out and "tfgan" in out and "default of `tdpr enhance`: SEANet+TD-PR (HF)" in out
+    )
+    assert main(["models", "--shipped", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["default"]["model"] == "seanet"

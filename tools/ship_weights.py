@@ -1,0 +1,80 @@
+"""Regenerate the weights that ship inside tdpr: run the showcase, then copy its weights folder.
+
+    python tools/ship_weights.py                 # snakemake on config/showcase.yaml, then copy
+    python tools/ship_weights.py --no-run        # copy an existing results/weights
+
+The folder (model files, manifest.json, MODEL_CARD.md: :mod:`tdpr.pretrained`) replaces
+src/tdpr/weights/ as a whole, after every file's SHA-256 is checked against the manifest and
+the total size against the cap (20 MB). Exit status 0 when copied; 1 when a check fails; 2 on
+bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tdpr.pretrained import MANIFEST, WeightsError, read_manifest, shipped_file
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "src" / "tdpr" / "weights"
+CAP_BYTES = 20_000_000
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="config/showcase.yaml", help="the showcase config")
+    parser.add_argument("--weights", default="results/weights", help="the run's weights folder")
+    parser.add_argument("--cores", default="all", help="snakemake --cores (all)")
+    parser.add_argument("--no-run", action="store_true", help="copy without running snakemake")
+    return parser.parse_args(argv)
+
+
+def check(folder: Path) -> int:
+    """Total bytes of a weights folder, after checking every model file's SHA-256."""
+    manifest = read_manifest(folder)
+    for name in manifest["models"]:
+        shipped_file(name, folder)
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    source = Path(args.weights)
+    if not args.no_run:
+        command = ["snakemake", str(source), "--cores", args.cores, "--configfile", args.config]
+        if subprocess.run(command, cwd=ROOT).returncode != 0:
+            print(f"ship_weights: {' '.join(command)} failed", file=sys.stderr)
+            return 1
+    if not (source / MANIFEST).is_file():
+        print(f"ship_weights: no weights folder at {source} (no {MANIFEST})", file=sys.stderr)
+        return 2
+    try:
+        size = check(source)
+    except WeightsError as err:
+        print(f"ship_weights: {err}", file=sys.stderr)
+        return 1
+    if size > CAP_BYTES:
+        print(f"ship_weights: {size / 1e6:.1f} MB is over the {CAP_BYTES / 1e6:.0f} MB cap")
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix=".weights.", dir=TARGET.parent))
+    try:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+        old = TARGET.with_name(".weights.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if TARGET.exists():
+            TARGET.rename(old)
+        tmp.rename(TARGET)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"ship_weights: {TARGET} now holds {source} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
