@@ -18,6 +18,9 @@ also runs float32 on the same input moved by one 16-bit step at random (each sam
 -1 LSB, seeded; an inaudible change, the size of a different rounding of the stored test file)
 and gives the same two figures for that output: how far LSD moves when nothing but the input's
 last bit changes.
+The weights that ship with tdpr (:mod:`tdpr.pretrained`) are timed first, in the same run:
+each shipped TD-CNN alone and with TD-PR by the shipped vocoder, and the default system of
+``tdpr enhance`` (its phase, band and crossover) as times real time.
 Run: ``python bench/bench_enhance.py [--trained results] [--device cpu]``.
 """
 
@@ -38,6 +41,7 @@ from tdpr.audio import quantize_pcm16
 from tdpr.enhance import DTYPES, Enhancer
 from tdpr.metrics import lsd
 from tdpr.models import build_model, count_parameters
+from tdpr.pretrained import WeightsError, read_manifest, shipped_default, shipped_file
 from tdpr.train.checkpoint import load_model
 
 RATE = 16_000
@@ -108,6 +112,43 @@ def speed_table(args: argparse.Namespace, audio: np.ndarray) -> None:
         del model
 
 
+def shipped_table(args: argparse.Namespace, audio: np.ndarray) -> None:
+    """RTF and times real time of the weights that ship (tdpr.pretrained), each TD-CNN alone,
+    with TD-PR by the shipped vocoder in the shipped band, and the default of `tdpr enhance`
+    (its TD-CNN, phase, band and crossover), measured in the same run as the paper-size table."""
+    try:
+        default = shipped_default()
+        vocoder = load_model(shipped_file("tfgan"))
+        names = [n for n, e in read_manifest()["models"].items() if e["kind"] == "tdcnn"]
+    except WeightsError as err:
+        print(f"# shipped weights: not measured ({err})")
+        return
+    print(f"# shipped weights; default of `tdpr enhance`: {default.label}")
+    print("| shipped model | params | device | RTF, no phase repair | RTF, with TD-PR "
+          f"({default.band}) | × real time, default system |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        model = load_model(shipped_file(name))
+        for device in devices(args.device):
+            with torch.inference_mode():
+                plain = rtf(Enhancer(model, None, device), audio, args.repeats)
+                kw = {"phase": "vocoder", "band": default.band, "cutoff_hz": 3000.0}
+                repaired = rtf(Enhancer(model, vocoder, device, **kw), audio, args.repeats)
+                fastest = "-"
+                if name == default.model:
+                    chosen = Enhancer(
+                        model, vocoder if default.phase else None, device,
+                        phase=default.phase, band=default.band, cutoff_hz=3000.0,
+                        keep_band=default.keep_band,
+                    )  # fmt: skip
+                    fastest = f"{1 / rtf(chosen, audio, args.repeats):.0f}×"
+            print(
+                f"| {name} | {count_parameters(model) / 1e6:.2f} M | {device} | {plain:.4f} "
+                f"| {repaired:.4f} | {fastest} |",
+                flush=True,
+            )
+
+
 def accuracy_table(results: Path, clips: int, device: str) -> None:
     """LSD of bf16 against fp32 outputs of trained models on a workflow's 3-kHz test clips."""
     tests = pd.read_csv(results / "testsets" / "3000.csv").head(clips)
@@ -171,7 +212,10 @@ def main() -> None:
     machine = platform.processor() or platform.machine()
     print(f"# {machine}, torch {torch.__version__}, {args.threads} CPU threads")
     print(f"# {args.seconds:g} s of 16-kHz audio, 10-s chunks, median of {args.repeats}")
-    speed_table(args, music(args.seconds))
+    audio = music(args.seconds)
+    if not args.tiny:
+        shipped_table(args, audio)
+    speed_table(args, audio)
     if args.trained:
         accuracy_table(args.trained, args.clips, args.device or "cpu")
 

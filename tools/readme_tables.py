@@ -3,6 +3,7 @@
     python tools/readme_tables.py --readme README.md --results results --write
     python tools/readme_tables.py --readme README.md --results results --check --tolerance 0.02
     python tools/readme_tables.py ... --check --tolerance 0.02 --tolerance-db 10
+    python tools/readme_tables.py --results results --run showcase --write
 
 Blocks and filters: :mod:`tdpr.report.readme`. Exit status: 0 when written, or when every cell
 agrees within the tolerance; 1 when a cell, row or column differs (one line each, then a
@@ -33,6 +34,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="largest absolute difference of a numeric cell that passes (inclusive; default 0)",
     )
     parser.add_argument(
+        "--run",
+        default="demo",
+        help="the blocks of this run only (their markers say run=NAME; none: demo)",
+    )
+    parser.add_argument(
         "--tolerance-db",
         type=float,
         default=None,
@@ -46,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         if args.write:
-            blocks, changed = write_blocks(args.readme, args.results)
+            blocks, changed = write_blocks(args.readme, args.results, args.run)
             print(f"{args.readme}: {changed} of {blocks} blocks rewritten from {args.results}")
             return 0
-        report = check_blocks(args.readme, args.results, args.tolerance, args.tolerance_db)
+        report = check_blocks(
+            args.readme, args.results, args.tolerance, args.tolerance_db, args.run
+        )
     except (ReadmeTablesError, OSError, UnicodeDecodeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

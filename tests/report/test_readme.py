@@ -401,3 +401,26 @@ def test_a_tolerance_of_its_own_for_the_db_columns(tmp_path):
     assert not check_blocks(readme, results, 0.02, tolerance_db=2.0).failures
     readme.write_text(marker.format(table.format(lsd="1.05", snr="10.0")))
     assert len(check_blocks(readme, results, 0.02, tolerance_db=2.0).failures) == 1  # LSD
+
+
+def test_blocks_of_two_runs_are_written_and_checked_one_run_at_a_time(tmp_path, results):
+    """The demo's blocks (no run=) and another run's stand in one README: --run picks which
+    are written from, and checked against, the given results folder."""
+    other = tmp_path / "showcase"
+    (other / "tables").mkdir(parents=True)
+    (other / "tables" / "table1.md").write_text(
+        TABLE1.replace("| 1.91 |", "| 0.81 |"), encoding="utf-8"
+    )
+    readme = readme_with(
+        tmp_path,
+        block("<!-- results-table: tables/table1.md -->"),
+        block("<!-- results-table: tables/table1.md run=showcase -->"),
+    )
+    assert run(readme, results, "--write") == 0
+    assert run(readme, other, "--run", "showcase", "--write") == 0
+    text = readme.read_text(encoding="utf-8")
+    assert text.index("| SEANet | 1.91 | **1.76**") < text.index("| SEANet | 0.81 | **1.76**")
+    assert run(readme, results, "--check") == 0
+    assert run(readme, other, "--check", "--run", "showcase") == 0
+    assert run(readme, other, "--check") == 1  # the demo's blocks against the other run
+    assert run(readme, results, "--check", "--run", "nothing") == 2

@@ -12,7 +12,10 @@ them cell by cell, so a number in the README is regenerated, never typed by hand
 opening marker: ``cutoff=VALUE`` keeps one cutoff block of a table whose first column is
 ``Cutoff`` (from the row whose Cutoff cell is VALUE to the next non-empty Cutoff cell) and drops
 that column; ``rows=REGEX`` keeps the rows whose label (the first column other than ``Cutoff``)
-matches (``re.search``). Values with spaces are quoted with ``"`` or ``'``. A marker stands alone
+matches (``re.search``); ``run=NAME`` says which workflow run the block comes from (default:
+``demo``): :func:`write_blocks` and :func:`check_blocks` take the blocks of one run at a time,
+so the demo's and the showcase's tables can stand in one README. Values with spaces are quoted
+with ``"`` or ``'``. A marker stands alone
 on its line; markers inside fenced code are text, not blocks.
 """
 
@@ -26,7 +29,9 @@ from pathlib import Path
 from tdpr.fsio import write_bytes_atomic
 
 CUTOFF = "Cutoff"
-OPTIONS = ("cutoff", "rows")
+OPTIONS = ("cutoff", "rows", "run")
+#: the run of a block without ``run=``
+DEFAULT_RUN = "demo"
 #: Slack for float parsing: 1.63 - 1.62 is 0.010000000000000009, which must pass a 0.01 tolerance.
 EPSILON = 1e-9
 BOLD, MARK = "**", "†"
@@ -81,6 +86,7 @@ class Block:
     start: int
     end: int
     source: str
+    run: str = DEFAULT_RUN
 
     @property
     def name(self) -> str:
@@ -171,7 +177,8 @@ def _parse_spec(spec: str, where: str) -> dict:
         rows = re.compile(options["rows"]) if "rows" in options else None
     except re.error as err:
         raise ReadmeTablesError(f"{where}: rows={options['rows']!r} is no regex: {err}") from None
-    return {"path": path, "cutoff": options.get("cutoff"), "rows": rows}
+    run = options.get("run", DEFAULT_RUN)
+    return {"path": path, "cutoff": options.get("cutoff"), "rows": rows, "run": run}
 
 
 def _fence(line: str, fence: str | None) -> str | None:
@@ -264,8 +271,11 @@ def results_table(results: Path, block: Block) -> Table:
     return table
 
 
-def write_blocks(readme: str | Path, results: str | Path) -> tuple[int, int]:
-    """Rewrite every block of ``readme`` from its product, atomically; other bytes stay as they are.
+def write_blocks(
+    readme: str | Path, results: str | Path, run: str = DEFAULT_RUN
+) -> tuple[int, int]:
+    """Rewrite every block of run ``run`` in ``readme`` from its product, atomically; other bytes
+    stay as they are.
 
     Every product is read before anything is written, and an unchanged file is not rewritten.
 
@@ -274,7 +284,7 @@ def write_blocks(readme: str | Path, results: str | Path) -> tuple[int, int]:
     """
     readme = Path(readme)
     lines = split_lines(_read_text(readme, "Markdown file"))
-    blocks = find_blocks([line.rstrip("\r\n") for line in lines], readme.name)
+    blocks = _of_run(find_blocks([line.rstrip("\r\n") for line in lines], readme.name), run)
     out, pos, changed = [], 0, 0
     for block in blocks:
         eol = "\r\n" if lines[block.start].endswith("\r\n") else "\n"
@@ -287,8 +297,20 @@ def write_blocks(readme: str | Path, results: str | Path) -> tuple[int, int]:
     return len(blocks), changed
 
 
+def _of_run(blocks: list[Block], run: str) -> list[Block]:
+    mine = [b for b in blocks if b.run == run]
+    if not mine:
+        runs = ", ".join(sorted({b.run for b in blocks}))
+        raise ReadmeTablesError(f"no results-table blocks of run {run!r} (runs: {runs})")
+    return mine
+
+
 def check_blocks(
-    readme: str | Path, results: str | Path, tolerance: float, tolerance_db: float | None = None
+    readme: str | Path,
+    results: str | Path,
+    tolerance: float,
+    tolerance_db: float | None = None,
+    run: str = DEFAULT_RUN,
 ) -> CheckReport:
     """Compare every block of ``readme`` with its product (see :func:`compare_tables`);
     ``tolerance_db`` applies to the columns titled in dB (SI-SDR, consistency), which move by
@@ -303,7 +325,7 @@ def check_blocks(
     readme = Path(readme)
     lines = [line.rstrip("\r\n") for line in split_lines(_read_text(readme, "Markdown file"))]
     report = CheckReport(tolerance, tolerance_db)
-    for block in find_blocks(lines, readme.name):
+    for block in _of_run(find_blocks(lines, readme.name), run):
         theirs = results_table(Path(results), block)
         ours = _block_table(lines[block.start + 1 : block.end], block)
         compare_tables(block.name, ours, theirs, report)
