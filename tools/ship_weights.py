@@ -4,8 +4,9 @@
     python tools/ship_weights.py --no-run        # copy an existing results/weights
 
 The folder (model files, manifest.json, MODEL_CARD.md: :mod:`tdpr.pretrained`) replaces
-src/tdpr/weights/ as a whole, after every file's SHA-256 is checked against the manifest and
-the total size against the cap (20 MB). Exit status 0 when copied; 1 when a check fails; 2 on
+src/tdpr/weights/ as a whole, and the run's learning curves replace
+docs/showcase_training_curves.png (the README's figure), after every file's SHA-256 is checked
+against the manifest and the total size against the cap (20 MB). Exit status 0 when copied; 1 when a check fails; 2 on
 bad input.
 """
 
@@ -22,6 +23,7 @@ from tdpr.pretrained import MANIFEST, WeightsError, read_manifest, shipped_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "tdpr" / "weights"
+FIGURE = ROOT / "docs" / "showcase_training_curves.png"
 CAP_BYTES = 20_000_000
 
 
@@ -30,6 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", default="config/showcase.yaml", help="the showcase config")
     parser.add_argument("--weights", default="results/weights", help="the run's weights folder")
     parser.add_argument("--cores", default="all", help="snakemake --cores (all)")
+    parser.add_argument("--figure", default="results/figures/training_curves.png")
     parser.add_argument("--no-run", action="store_true", help="copy without running snakemake")
     return parser.parse_args(argv)
 
@@ -46,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     source = Path(args.weights)
     if not args.no_run:
-        command = ["snakemake", str(source), "--cores", args.cores, "--configfile", args.config]
+        targets = [str(source), args.figure]
+        command = ["snakemake", *targets, "--cores", args.cores, "--configfile", args.config]
         if subprocess.run(command, cwd=ROOT).returncode != 0:
             print(f"ship_weights: {' '.join(command)} failed", file=sys.stderr)
             return 1
@@ -72,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if Path(args.figure).is_file():
+        shutil.copyfile(args.figure, FIGURE)
     print(f"ship_weights: {TARGET} now holds {source} ({size / 1e6:.1f} MB)")
     return 0
 
