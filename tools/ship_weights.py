@@ -6,8 +6,8 @@
 The folder (model files, manifest.json, MODEL_CARD.md: :mod:`tdpr.pretrained`) replaces
 src/tdpr/weights/ as a whole, and the run's learning curves replace
 docs/showcase_training_curves.png (the README's figure), after every file's SHA-256 is checked
-against the manifest and the total size against the cap (20 MB). Exit status 0 when copied; 1 when a check fails; 2 on
-bad input.
+against the manifest and the total size against the cap (20 MB). Exit status 0 when copied;
+1 when a check fails; 2 on bad input.
 """
 
 from __future__ import annotations
