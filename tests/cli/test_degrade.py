@@ -114,3 +114,17 @@ def test_missing_input_and_file_onto_folder(tmp_path, capsys):
     assert main(["degrade", str(src), str(tmp_path / "into"), "--cutoff", "3000",
                  "--filter", "subsampling"]) == 0  # fmt: skip
     assert sf.info(tmp_path / "into" / "x.wav").frames == sf.info(src).frames
+
+
+def test_an_os_error_is_one_line_and_exit_status_2(tmp_path, capsys):
+    """`tdpr degrade in.wav afile/out.wav`, a path through a regular file: a one-line error
+    naming the path, exit status 2, no traceback, no output."""
+    src = write(tmp_path / "x.wav", tone_noise(16_000, 0.2, 1), 16_000)
+    (tmp_path / "afile").write_text("not a folder")
+    target = tmp_path / "afile" / "out.wav"
+    args = ["degrade", str(src), str(target), "--cutoff", "3000", "--filter", "butter"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tdpr degrade: error: ") and err.count("\n") == 1
+    assert str(tmp_path / "afile") in err
+    assert (tmp_path / "afile").read_text() == "not a folder"

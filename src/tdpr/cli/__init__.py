@@ -64,7 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args._run(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError) as err:
+    except (CLIError, ValueError, OSError) as err:
+        # OSError: a path through a regular file, a folder without write permission, a full
+        # disk... one line naming the path, never a traceback (outputs are written atomically,
+        # so nothing half-written stays behind)
         print(f"tdpr {args.command}: error: {err}", file=sys.stderr)
         return 2
 
