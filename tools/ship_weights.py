@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tdpr.pretrained import MANIFEST, WeightsError, read_manifest, shipped_file
+from tdpr.pretrained import CARD, MANIFEST, WeightsError, read_manifest, shipped_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "tdpr" / "weights"
@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     tmp = Path(tempfile.mkdtemp(prefix=".weights.", dir=TARGET.parent))
     try:
-        shutil.copytree(source, tmp, dirs_exist_ok=True)
+        tmp.chmod(0o755)  # mkdtemp makes it private; the folder ships
+        manifest = read_manifest(source)
+        for name in [MANIFEST, CARD, *(e["file"] for e in manifest["models"].values())]:
+            shutil.copyfile(source / name, tmp / name)  # only what the manifest names
         old = TARGET.with_name(".weights.old")
         shutil.rmtree(old, ignore_errors=True)
         if TARGET.exists():

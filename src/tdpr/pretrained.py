@@ -198,6 +198,7 @@ def export_weights(
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the folder ships
     try:
         for name, path in model_files.items():
             shutil.copyfile(path, tmp / entries[name]["file"])

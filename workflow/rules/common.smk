@@ -368,5 +368,14 @@ def get_weights_inputs(wildcards):
 
 def get_config_name(wildcards):
     """The config file the run was given (recorded in the weights' manifest)."""
-    files = [str(f) for f in workflow.configfiles]
-    return files[-1] if files else "config/config.yaml"
+    default = Path("config/config.yaml").resolve()
+    # the Snakefile's own configfile is among them; one given with --configfile is the run's
+    given = [
+        Path(f).resolve() for f in workflow.configfiles if Path(f).resolve() != default
+    ]
+    if not given:
+        return "config/config.yaml"
+    here = Path.cwd().resolve()
+    return str(
+        given[0].relative_to(here) if given[0].is_relative_to(here) else given[0]
+    )
