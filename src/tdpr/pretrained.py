@@ -217,6 +217,12 @@ def export_weights(
     return manifest
 
 
+def mean_lsd(entry: Mapping[str, Any]) -> str:
+    """A manifest entry's mean test LSD over its cutoffs, formatted (``-`` for the vocoder)."""
+    lsd = entry.get("lsd") or {}
+    return f"{sum(lsd.values()) / len(lsd):.3f}" if lsd else "-"
+
+
 def model_card(
     manifest: Mapping[str, Any],
     table1_md: str,
@@ -237,11 +243,9 @@ def model_card(
     ]
     model_rows = []
     for name, entry in manifest["models"].items():
-        lsd = entry.get("lsd") or {}
-        mean = f"{sum(lsd.values()) / len(lsd):.3f}" if lsd else "-"
         model_rows.append(
             f"| {name} | {entry['kind']} | {entry['parameters']:,} | {entry['steps']} | "
-            f"{entry['train_seconds'] / 60:.1f} | {mean} |"
+            f"{entry['train_seconds'] / 60:.1f} | {mean_lsd(entry)} |"
         )
     default = manifest["default"]
     seconds = renders.groupby("split")["seconds"].sum() / 60

@@ -17,7 +17,7 @@ import torch
 
 from tdpr.cli import CLIError
 from tdpr.models import build_model, count_parameters
-from tdpr.pretrained import CARD, WeightsError, read_manifest, weights_dir
+from tdpr.pretrained import CARD, WeightsError, mean_lsd, read_manifest, weights_dir
 from tdpr.registry import VOCODER, models_of_kind, system_label
 from tdpr.train.config import configured_models, load_workflow_config, resolve_model_config
 
@@ -63,11 +63,9 @@ def shipped_table(manifest: dict) -> str:
     header = ("model", "kind", "millions", "steps", "minutes", "mean LSD")
     lines.append("{:<10}  {:<7}  {:>8}  {:>6}  {:>7}  {}".format(*header))
     for name, entry in manifest["models"].items():
-        lsd = entry.get("lsd") or {}
-        mean = f"{sum(lsd.values()) / len(lsd):.3f}" if lsd else "-"
         lines.append(
             f"{name:<10}  {entry['kind']:<7}  {entry['parameters'] / 1e6:>8.2f}  "
-            f"{entry['steps']:>6}  {entry['train_seconds'] / 60:>7.1f}  {mean}"
+            f"{entry['steps']:>6}  {entry['train_seconds'] / 60:>7.1f}  {mean_lsd(entry)}"
         )
     default = manifest["default"]
     label = system_label(default["system"])
