@@ -203,6 +203,7 @@ def test_train_config_defaults_and_merging():
         "cutoff_range": [2500.0, 4000.0],
         "filters": ["butter", "cheby1", "cheby2", "ellip", "bessel", "subsampling", "stft"],
         "order": {"min": 6, "max": 10}, "seed": 0, "valid_items": 64, "wave_weight": 1000.0,
+        "lsd_weight": 0.0,
         "max_steps_per_epoch": None, "bf16": False, "compile": False, "crops_per_clip": 1,
         "pcm16_inputs": True,
     }  # fmt: skip
