@@ -16,9 +16,9 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from tdpr.fsio import atomic_folder
 from tdpr.pretrained import CARD, MANIFEST, WeightsError, read_manifest, shipped_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +37,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def check(folder: Path) -> int:
-    """Total bytes of a weights folder, after checking every model file's SHA-256."""
+def shipped_names(folder: Path) -> list[str]:
+    """The files a weights folder ships (manifest, card, models), after checking every model
+    file's SHA-256."""
     manifest = read_manifest(folder)
     for name in manifest["models"]:
         shipped_file(name, folder)
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+    return [MANIFEST, CARD, *(entry["file"] for entry in manifest["models"].values())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,27 +59,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ship_weights: no weights folder at {source} (no {MANIFEST})", file=sys.stderr)
         return 2
     try:
-        size = check(source)
+        names = shipped_names(source)
     except WeightsError as err:
         print(f"ship_weights: {err}", file=sys.stderr)
         return 1
+    size = sum((source / name).stat().st_size for name in names)
     if size > CAP_BYTES:
         print(f"ship_weights: {size / 1e6:.1f} MB is over the {CAP_BYTES / 1e6:.0f} MB cap")
         return 1
-    tmp = Path(tempfile.mkdtemp(prefix=".weights.", dir=TARGET.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the folder ships
-        manifest = read_manifest(source)
-        for name in [MANIFEST, CARD, *(e["file"] for e in manifest["models"].values())]:
-            shutil.copyfile(source / name, tmp / name)  # only what the manifest names
-        old = TARGET.with_name(".weights.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if TARGET.exists():
-            TARGET.rename(old)
-        tmp.rename(TARGET)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_folder(TARGET) as tmp:
+        for name in names:  # only what the manifest names
+            shutil.copyfile(source / name, tmp / name)
     if Path(args.figure).is_file():
         shutil.copyfile(args.figure, FIGURE)
     print(f"ship_weights: {TARGET} now holds {source} ({size / 1e6:.1f} MB)")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -35,7 +34,8 @@ from typing import Any
 import pandas as pd
 
 from tdpr.data.download import sha256_file
-from tdpr.registry import PLAIN, VARIANTS, split_system, system_label
+from tdpr.fsio import atomic_folder
+from tdpr.registry import PLAIN, VARIANTS, system_key, system_label
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -123,8 +123,7 @@ def choose_default(summary: pd.DataFrame, models: Sequence[str], vocoder: str) -
     (model, variant), value = means.index[0], float(means.iloc[0])
     v = VARIANTS[variant]
     base = VARIANTS[v.base] if v.keep_band else v
-    system = model if variant == PLAIN else f"{model}_{variant}"
-    split_system(system)  # a known key
+    system = system_key(model, variant)
     return Default(
         system=system,
         model=model,
@@ -195,25 +194,11 @@ def export_weights(
         Path(phase_study_md).read_text() if phase_study_md else None,
         renders_csv,
     )
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the folder ships
-    try:
+    with atomic_folder(out_dir) as tmp:
         for name, path in model_files.items():
             shutil.copyfile(path, tmp / entries[name]["file"])
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         (tmp / CARD).write_text(card)
-        # the old folder moves aside before the new one takes its name: never half of each
-        old = out_dir.with_name(f".{out_dir.name}.old") if out_dir.exists() else None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return manifest
 
 

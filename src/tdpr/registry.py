@@ -324,6 +324,10 @@ def keep_band_key(base: str) -> str:
             f"no keep-band variant of {base!r}: give plain or a phase variant that is not an "
             f"oracle ({', '.join(k for k, v in VARIANTS.items() if not (v.keep_band or v.oracle))})"
         )
+    return _kept_key(base)
+
+
+def _kept_key(base: str) -> str:
     return KEEP_BAND if base == PLAIN else f"{base}_{KEEP_BAND}"
 
 
@@ -353,8 +357,7 @@ def _variants() -> dict[str, Variant]:
             )
     for key, variant in list(out.items()):
         if not variant.oracle:
-            kept = KEEP_BAND if key == PLAIN else f"{key}_{KEEP_BAND}"
-            out[kept] = dataclasses.replace(
+            out[_kept_key(key)] = dataclasses.replace(
                 variant,
                 suffix=f"{variant.suffix}+band kept",
                 stage=f"keepband/{key}",
