@@ -24,10 +24,13 @@ from tdpr.train.distributed import RankBatches, loss_scale
 RANKS = Path(__file__).with_name("ddp_ranks.py")
 # 8 clips, global batch 4: 2 steps per epoch; each of 2 ranks takes 2 items per step.
 CFG = {"epochs": 3, "batch_size": 4, "crop_seconds": 0.25, "valid_items": 2, "seed": 3, "lr": 1e-3}
-#: Largest weight difference allowed between 2 ranks and 1 process, as a fraction of how far
-#: the weights moved in training: the spectral-convergence part of the MRSTFT loss is a norm
-#: ratio over the batch, so two half batches do not give exactly the whole batch's gradient.
-TOLERANCE = 0.02  # measured: 0.008 (4.6e-5 of a 6.0e-3 change, 3 epochs)
+#: Largest distance allowed between the weights of 2 ranks and of 1 process, as a fraction of
+#: how far training moved them (both as L2 norms over all parameters): the spectral-convergence
+#: part of the MRSTFT loss is a norm ratio over the batch, so two half batches do not give
+#: exactly the whole batch's gradient. A largest-element measure is too brittle for Adam: its
+#: first steps move each weight by about ``lr · sign(grad)``, so one weight whose gradient is
+#: near zero can flip sign and differ by ``2 · lr`` while the rest agree.
+TOLERANCE = 0.02  # measured: 0.007 (3 epochs); ranks that never share gradients: 0.095
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +68,10 @@ def test_two_processes_match_one_process_and_resume_after_a_kill(manifests, tmp_
     straight = torchrun(manifests, tmp_path / "ddp", CFG)
     assert straight.returncode == 0, straight.stderr[-3000:]
     ddp = torch.load(tmp_path / "ddp" / "weights.pt")
-    moved = max(float((single[k] - v).abs().max()) for k, v in initial.state_dict().items())
-    diff = max(float((single[k] - ddp[k]).abs().max()) for k in single)
-    print(f"max weight change {moved:.3g}, 2 ranks vs 1 process {diff:.3g}")
+    start = initial.state_dict()
+    moved = torch.cat([(single[k] - start[k]).flatten() for k in single]).norm()
+    diff = torch.cat([(single[k] - ddp[k]).flatten() for k in single]).norm()
+    print(f"weight change {moved:.3g} (L2), 2 ranks vs 1 process {diff:.3g}")
     assert moved > 0 and diff <= TOLERANCE * moved, (diff, moved)
     history = pd.read_csv(tmp_path / "ddp" / "history.csv")
     assert history["step"].tolist() == [2, 4, 6]  # global steps: the batch stayed 4
