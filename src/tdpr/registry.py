@@ -15,6 +15,8 @@ Adding something is one module plus one entry here:
   ``apply(x, design, fs)`` (see :mod:`tdpr.dsp.filters`);
 * a **metric**: an entry of :data:`METRICS` pointing at ``fn(ctx) -> (...)`` where ``ctx`` is a
   :class:`tdpr.metrics.context.MetricContext`;
+* an **LSD convention** (how a paper computes LSD): an entry of :data:`CONVENTIONS`, data
+  only; :mod:`tdpr.metrics.conventions` evaluates every entry by one code path;
 * a **phase source** (what replaces a TD-CNN's phase): an entry of :data:`PHASE_SOURCES`
   pointing at ``fn(request) -> phase (..., F, N)`` where ``request`` is a
   :class:`tdpr.phase.repair.PhaseRequest`; it yields one system variant per band
@@ -32,6 +34,7 @@ import ast
 import dataclasses
 import importlib
 import importlib.machinery
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -255,6 +258,242 @@ def metric_names(with_cutoff: bool = True, optional: Iterable[str] = ()) -> list
         for name, m in METRICS.items()
         if (with_cutoff or not m.band) and (not m.optional or name in optional)
     ]
+
+
+# ---- LSD conventions --------------------------------------------------------------------------
+
+#: Choices of the fields of :class:`LSDConvention` (the first is the default).
+CONVENTION_CHOICES = {
+    "window": ("hann", "kbd"),
+    "pad_mode": ("constant", "reflect"),
+    "quantity": ("power", "magnitude"),
+    "floor_mode": ("clamp", "additive", "ratio"),
+    "average": ("frames", "bins"),
+    "split": (None, "cutoff", "nuwave2"),
+    "file_mean": ("mean", "nonzero"),
+}
+#: Convention names: lower case, digits and ``_`` (``ssr_eval``); a convention's per-file values
+#: are stored as metrics ``<metric>@<name>`` (``lsd@apbwe``, ``lsd_hf@apbwe``).
+CONVENTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+CONVENTION_SEP = "@"
+ALL_CONVENTIONS = "all"
+
+
+@dataclass(frozen=True)
+class LSDConvention:
+    """How one paper or toolkit computes the log-spectral distance (LSD), as data.
+
+    Every entry is evaluated by the one code path of :mod:`tdpr.metrics.conventions`:
+
+    * STFT of ``n_fft`` points, hop ``hop``; where ``rate`` is set, both are given at that rate
+      and a signal at ``sr`` gets ``floor(n·sr/rate)`` (ssr_eval). Window ``"hann"`` (periodic)
+      or ``"kbd"`` (Kaiser-Bessel-derived, Kaiser β ``window_beta``), as long as ``n_fft``.
+      ``center``: frames centred on ``t·hop`` with ``pad_mode`` padding.
+    * Per bin ``factor·log_base(·)`` of ``quantity`` P (``"power"`` |X|², ``"magnitude"`` |X|),
+      with ``floor`` applied as ``floor_mode``: ``"clamp"`` max(P, floor) and ``"additive"``
+      P + floor on each signal; ``"ratio"`` inside the ratio, ``P_ref / (|E| + floor)^p + floor``
+      (p = 2 for power), so a band the estimate lacks is not floored.
+    * ``average``: ``"frames"`` the RMS over bins per frame, then the mean over frames;
+      ``"bins"`` the RMS over frames per bin, then the mean over bins.
+    * ``split`` (LSD-HF, LSD-LF): ``None``; ``"cutoff"`` first high bin int(cutoff·n_fft/sr);
+      ``"nuwave2"`` int(n_bins·(2·cutoff/sr)), NU-Wave 2's int(1025·sr_low/sr_high).
+    * ``file_mean``: over files, ``"mean"``, or ``"nonzero"`` (files scoring exactly 0 left out).
+
+    ``notes``: quirks of the peer's own code, and which of them the entry follows.
+    """
+
+    title: str
+    citation: str
+    n_fft: int
+    hop: int
+    rate: int | None = None
+    window: str = "hann"
+    window_beta: float | None = None
+    center: bool = True
+    pad_mode: str = "constant"
+    quantity: str = "power"
+    log_base: float = 10.0
+    factor: float = 1.0
+    floor: float = 1e-8
+    floor_mode: str = "clamp"
+    average: str = "frames"
+    split: str | None = None
+    file_mean: str = "mean"
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        for name, allowed in CONVENTION_CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"LSD convention {self.title!r}: {name} {getattr(self, name)!r} is not one "
+                    f"of {', '.join(map(str, allowed))}"
+                )
+        if not (isinstance(self.n_fft, int) and isinstance(self.hop, int)):
+            raise ValueError(f"LSD convention {self.title!r}: n_fft and hop must be integers")
+        if self.n_fft < 2 or self.hop < 1:
+            raise ValueError(
+                f"LSD convention {self.title!r}: need n_fft >= 2 and hop >= 1, got "
+                f"{self.n_fft} and {self.hop}"
+            )
+        if (self.window == "kbd") != (self.window_beta is not None):
+            raise ValueError(f"LSD convention {self.title!r}: window_beta goes with window kbd")
+        if self.window == "kbd" and self.n_fft % 2:
+            raise ValueError(f"LSD convention {self.title!r}: a KBD window needs an even n_fft")
+        if self.rate is not None and self.rate <= 0:
+            raise ValueError(f"LSD convention {self.title!r}: rate must be positive")
+        if not (self.floor > 0 and self.factor > 0 and self.log_base > 1):
+            raise ValueError(
+                f"LSD convention {self.title!r}: need floor > 0, factor > 0 and log_base > 1"
+            )
+
+    def sizes(self, sample_rate: int) -> tuple[int, int]:
+        """``(n_fft, hop)`` at ``sample_rate`` (ValueError where they do not make an STFT)."""
+        if self.rate is None:
+            return self.n_fft, self.hop
+        # exact integer floor: ssr_eval's int(2048 / (44100 / sr)) and int(sr / 100)
+        n_fft, hop = (n * int(sample_rate) // self.rate for n in (self.n_fft, self.hop))
+        if n_fft < 2 or hop < 1:
+            raise ValueError(
+                f"LSD convention {self.title!r} gives n_fft {n_fft} and hop {hop} at "
+                f"{sample_rate} Hz: too low a rate"
+            )
+        return n_fft, hop
+
+    def parameters(self, sample_rate: int | None = None) -> dict[str, Any]:
+        """The entry as plain values (JSON, CSV, table captions); sizes at ``sample_rate``."""
+        out = dataclasses.asdict(self)
+        text = {k: out.pop(k) for k in ("citation", "notes")}
+        if sample_rate is not None:
+            out["n_fft"], out["hop"] = self.sizes(sample_rate)
+            out["sample_rate"] = int(sample_rate)
+        return {**out, **text}
+
+    def summary(self, sample_rate: int | None = None) -> str:
+        """One line for tables and listings; the STFT sizes at ``sample_rate`` where given."""
+        if sample_rate is None and self.rate is not None:
+            sizes = f"{self.n_fft}/{self.hop} per {self.rate} Hz"
+        else:
+            sizes = "{}/{}".format(*self.sizes(sample_rate or 0))
+        window = "Hann" if self.window == "hann" else f"KBD β={self.window_beta / math.pi:g}π"
+        pad = "zero" if self.pad_mode == "constant" else self.pad_mode
+        frames = f"centred, {pad} pad" if self.center else "not centred"
+        log = {10.0: "log10", math.e: "ln"}.get(self.log_base, f"log{self.log_base:g}")
+        log = log if self.factor == 1 else f"{self.factor:g}·{log}"
+        floor = {
+            "clamp": f"clamped at {self.floor:g}",
+            "additive": f"+ {self.floor:g}",
+            "ratio": f"ε {self.floor:g} inside the ratio",
+        }[self.floor_mode]
+        order = "bins, mean over frames" if self.average == "frames" else "frames, mean over bins"
+        split = {
+            None: "",
+            "cutoff": "; HF/LF at int(cutoff·n_fft/sr)",
+            "nuwave2": "; HF/LF at int(bins·2·cutoff/sr)",
+        }[self.split]
+        files = "; files at exactly 0 left out of the mean" if self.file_mean == "nonzero" else ""
+        return (
+            f"STFT {sizes} ({window}, {frames}); {log} of {self.quantity} {floor}; "
+            f"RMS over {order}{split}{files}"
+        )
+
+
+_ZERO_BAND = "a band the estimate lacks is not floored, so it scores far higher than a clamp"
+CONVENTIONS: dict[str, LSDConvention] = {
+    "tdpr": LSDConvention(
+        "tdpr",
+        "Zhang, Kolkman & Watanabe, Phase repair for time-domain CNNs in music super-resolution,"
+        " Eq. 5 (reference spec A3); tdpr.metrics",
+        1024,
+        256,
+        split="cutoff",
+        notes="the paper's convention and this project's default lsd, lsd_hf and lsd_lf",
+    ),
+    "db": LSDConvention(
+        "dB",
+        "Gray & Markel, Distance measures for speech processing, IEEE TASSP 24(5), 1976: "
+        "the RMS log-spectral distance in dB, on the paper's STFT",
+        1024,
+        256,
+        factor=10.0,
+        split="cutoff",
+        notes="10·log10 of power: exactly 10 times tdpr",
+    ),
+    "apbwe": LSDConvention(
+        "AP-BWE",
+        "Lu et al., AP-BWE, IEEE/ACM TASLP 2024 (yxlu-0102/AP-BWE cal_metrics.py cal_lsd); "
+        "the same formula: Han & Lee, NU-Wave 2, Interspeech 2022 (maum-ai/nuwave2 for_test.py "
+        "cal_lsd, with LSD-HF/LF); Mandel et al., AERO, ICASSP 2023 (slp-rl/aero get_lsd)",
+        2048,
+        512,
+        pad_mode="reflect",
+        split="nuwave2",
+        notes="torch.stft defaults (centred, reflect). Inputs are (channels, T) as the peers "
+        "load them: given a 1-D tensor their code averages over frames first (average 'bins'). "
+        "LSD-HF/LF are NU-Wave 2's; AP-BWE and AERO report the whole band only",
+    ),
+    "aero": LSDConvention(
+        "AERO",
+        "Mandel, Tal & Adi, AERO: audio super resolution in the spectral domain, ICASSP 2023 "
+        "(slp-rl/aero src/metrics.py get_lsd, src/evaluate.py)",
+        2048,
+        512,
+        pad_mode="reflect",
+        file_mean="nonzero",
+        notes="apbwe's formula; AERO's evaluation leaves files whose LSD is exactly 0 out of "
+        "its mean, and so does this entry",
+    ),
+    "ssr_eval": LSDConvention(
+        "ssr_eval",
+        "Liu et al., Neural vocoder is all you need for speech super-resolution (NVSR), "
+        "Interspeech 2022: ssr_eval 0.0.7 metrics.py AudioMetrics.lsd, also used by AudioSR "
+        "(Liu et al., ICASSP 2024)",
+        2048,
+        441,
+        rate=44100,
+        quantity="power",
+        floor=1e-12,
+        floor_mode="ratio",
+        notes=f"librosa.stft magnitude, centred with librosa's default zero padding (older "
+        f"librosa reflected); epsilon 1e-12 on the estimate's magnitude and inside the ratio: "
+        f"{_ZERO_BAND}. 743/160 at 16 kHz",
+    ),
+    "mdctgan": LSDConvention(
+        "mdctGAN",
+        "Shuai et al., mdctGAN: taming transformer-based GAN for speech super-resolution with "
+        "modified DCT spectra, Interspeech 2023 (neoncloud/mdctGAN util/util.py compute_matrics)",
+        1024,
+        512,
+        window="kbd",
+        window_beta=12 * math.pi,
+        pad_mode="reflect",
+        floor=1e-6,
+        floor_mode="additive",
+        notes="torchaudio's spectrogram at twice its options' n_fft 512 and hop_length 256, "
+        "centred with reflect padding as its shipped scripts ask (--center; the argparse default "
+        "is False); additive 1e-6 on power",
+    ),
+}
+
+
+def convention_entry(name: str) -> LSDConvention:
+    """The entry of a registered LSD convention (ValueError naming the registered ones)."""
+    if name not in CONVENTIONS:
+        raise _unknown("LSD convention", name, [*CONVENTIONS, ALL_CONVENTIONS])
+    return CONVENTIONS[name]
+
+
+def convention_names(names: Iterable[str] = (ALL_CONVENTIONS,)) -> list[str]:
+    """Registered conventions named by ``names`` (``all``: every one), registry order, once."""
+    names = list(names)
+    for name in names:
+        if name != ALL_CONVENTIONS:
+            convention_entry(name)
+    return [n for n in CONVENTIONS if ALL_CONVENTIONS in names or n in names]
+
+
+def convention_metric(metric: str, convention: str) -> str:
+    """Name of a convention's metric in the tidy tables: ``("lsd", "apbwe")`` -> ``lsd@apbwe``."""
+    return f"{metric}{CONVENTION_SEP}{convention}"
 
 
 # ---- systems and their variants ---------------------------------------------------------------

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
@@ -10,7 +11,7 @@ from scipy.signal import butter, sosfiltfilt
 from tdpr.audio import write_pcm16
 from tdpr.cli import main
 from tdpr.metrics import ALL_METRICS as REGISTERED
-from tdpr.registry import METRICS
+from tdpr.registry import CONVENTIONS, METRICS
 
 #: what the command prints with a cutoff: every metric computable from two files
 ALL_METRICS = [n for n in REGISTERED if not METRICS[n].recorded]
@@ -127,3 +128,75 @@ def test_silent_input(pair, capsys):
 
 def test_missing_path(pair, capsys):
     expect_error(capsys, [pair[0], pair[0].parent / "nope.wav"], "no such file")
+
+
+# ---- --convention --------------------------------------------------------------------------
+
+
+def test_every_convention_with_its_parameters(pair, capsys, tmp_path):
+    out = run_json(capsys, *pair, "--cutoff", 3000, "--convention", "all")
+    assert list(out) == ["conventions"]
+    assert list(out["conventions"]) == list(CONVENTIONS)
+    for name, result in out["conventions"].items():
+        params = result["parameters"]
+        assert params["citation"] == CONVENTIONS[name].citation and params["sample_rate"] == FS
+        bands = ["lsd", "lsd_hf", "lsd_lf"] if CONVENTIONS[name].split else ["lsd"]
+        assert list(result["mean"]) == bands
+        assert result["mean"]["lsd"] == result["per_file"][0]["lsd"] > 0.1
+    assert out["conventions"]["ssr_eval"]["parameters"]["n_fft"] == 743
+    assert out["conventions"]["apbwe"]["parameters"]["hop"] == 512
+    assert out["conventions"]["tdpr"]["mean"]["lsd"] == pytest.approx(
+        run_json(capsys, *pair)["mean"]["lsd"], rel=1e-6
+    )
+
+
+def test_repeated_convention_and_csv_beside_parameters(pair, capsys, tmp_path):
+    target = tmp_path / "lsd.csv"
+    argv = [*pair, "--convention", "mdctgan", "--convention", "apbwe", "--csv", target]
+    assert main(["metrics", *map(str, argv)]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].split() == ["file", "lsd@apbwe", "lsd@mdctgan"]
+    assert "mdctgan: STFT 1024/512 (KBD β=12π" in text
+    table = pd.read_csv(target)
+    assert list(table["convention"].unique()) == ["apbwe", "mdctgan"]
+    assert list(table["file"].unique()) == ["est.wav", "mean"]
+    row = table[table["convention"] == "mdctgan"].iloc[0]
+    assert (row["n_fft"], row["hop"], row["floor"], row["floor_mode"]) == (
+        1024, 512, 1e-6, "additive"
+    )  # fmt: skip
+
+
+def test_list_of_conventions_names_each_with_its_citation(capsys):
+    assert main(["metrics", "--list-conventions"]) == 0
+    out = capsys.readouterr().out
+    for name, entry in CONVENTIONS.items():
+        assert f"{name}: {entry.citation}" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--convention", "nuwave"], "unknown LSD convention 'nuwave'; registered: tdpr"),
+        (["--convention", "apbwe", "--n-fft", "512"], "--n-fft set(s) the default metrics"),
+        (["--convention", "tdpr", "--cutoff", "9000"], "cutoff 9000.0 Hz is not inside"),
+        (["--csv", "{t}/out.csv"], "give --convention NAME or all"),
+    ],
+)
+def test_convention_errors_leave_nothing_behind(pair, capsys, tmp_path, extra, message):
+    extra = [a.replace("{t}", str(tmp_path)) for a in extra]
+    argv = [*pair, *extra]
+    if "--csv" not in extra:
+        argv += ["--csv", tmp_path / "out.csv"]
+    expect_error(capsys, argv, message)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_too_short_for_a_conventions_stft(tmp_path, capsys):
+    write_pcm16(tmp_path / "ref.wav", signal(0, seconds=0.1), FS)
+    write_pcm16(tmp_path / "est.wav", signal(1, seconds=0.1), FS)
+    argv = [tmp_path / "ref.wav", tmp_path / "est.wav", "--convention", "apbwe"]
+    expect_error(capsys, argv, "shorter than n_fft=2048")
+
+
+def test_ref_and_est_are_needed_without_the_listing(capsys):
+    expect_error(capsys, [], "give REF and EST (or --list-conventions)")

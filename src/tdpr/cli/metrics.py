@@ -8,6 +8,10 @@ the files where it is defined (a phase distance is undefined, NaN / null, when t
 no energy above the cutoff).
 
 Metrics follow tdpr.metrics: STFT 1024/256, periodic Hann, zero-padded centring, floor 1e-8.
+
+--convention NAME (repeatable, or all) reports LSD under the conventions of other papers instead
+(AP-BWE, NU-Wave 2, AERO, ssr_eval, mdctGAN, dB: --list-conventions shows each with its
+citation), each with its parameters; --csv FILE also writes them as one long CSV.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import math
 from pathlib import Path
 
 from tdpr.cli import CLIError
+from tdpr.cli import _conventions as conv
 from tdpr.evaluate import load_pair
 from tdpr.metrics import ALL_METRICS, BAND_METRICS, compute_all
 from tdpr.registry import METRICS
@@ -27,13 +32,14 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Attach the ``metrics`` arguments."""
-    parser.add_argument("ref", metavar="REF", type=Path, help="reference file or folder")
-    parser.add_argument("est", metavar="EST", type=Path, help="estimate file or folder")
+    parser.add_argument("ref", metavar="REF", type=Path, nargs="?", help="reference file or folder")
+    parser.add_argument("est", metavar="EST", type=Path, nargs="?", help="estimate file or folder")
     parser.add_argument("--cutoff", type=float, metavar="HZ", help="cutoff of the degradation")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--n-fft", type=int, default=1024, metavar="N", help="default: 1024")
     parser.add_argument("--hop", type=int, default=256, metavar="H", help="default: 256")
     parser.add_argument("--floor", type=float, default=1e-8, help="power floor (default: 1e-8)")
+    conv.add_arguments(parser)
 
 
 def _audio_files(folder: Path) -> dict[str, Path]:
@@ -80,6 +86,14 @@ def _table(rows: list[dict], mean: dict, names: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the metrics and print a table or one JSON object."""
+    if args.list_conventions:
+        print(conv.listing())
+        return 0
+    if args.ref is None or args.est is None:
+        raise CLIError("give REF and EST (or --list-conventions)")
+    if args.convention or args.csv:
+        names = conv.check(args)
+        return conv.run(args, names, _pairs(args.ref, args.est))
     if args.n_fft < 2 or not 0 < args.hop <= args.n_fft:
         raise CLIError(f"need n_fft >= 2 and 0 < hop <= n_fft, got {args.n_fft} and {args.hop}")
     # A recorded metric (the consistency of a phase repair's spectrogram) needs more than files.

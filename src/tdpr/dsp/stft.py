@@ -10,7 +10,8 @@ uses torch's default reflect padding; the LSD metric (Part A3) pads with zeros
 and nothing invented.
 
 Windows are built on every call on the input's device and dtype: a module-level cache would pin
-memory on whichever GPU first used it and is not worth the microseconds it saves.
+memory on whichever GPU first used it and is not worth the microseconds it saves. The LSD
+conventions of other papers (:mod:`tdpr.metrics.conventions`) pass their own window and centring.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def stft(
     hop: int = 256,
     pad_mode: str = "reflect",
     win_length: int | None = None,
+    window: torch.Tensor | None = None,
+    center: bool = True,
 ) -> torch.Tensor:
     """Centred STFT with a periodic Hann window.
 
@@ -51,9 +54,12 @@ def stft(
         pad_mode: padding of the centred frames: ``"reflect"`` (default, as torch) or
             ``"constant"`` (zeros, the LSD convention).
         win_length: a shorter Hann window, zero-padded on both sides to ``n_fft``.
+        window: another window ``(win_length,)`` in place of the Hann one.
+        center: ``False`` takes frames from the signal's start without padding.
 
     Returns:
-        Complex tensor ``(..., n_fft // 2 + 1, 1 + T // hop)``.
+        Complex tensor ``(..., n_fft // 2 + 1, 1 + T // hop)`` (``1 + (T - n_fft) // hop``
+        frames when not centred).
     """
     if pad_mode not in PAD_MODES:
         raise ValueError(f"unknown pad_mode {pad_mode!r}; choose one of {', '.join(PAD_MODES)}")
@@ -66,13 +72,14 @@ def stft(
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1]).to(_real_dtype(x))
     win_length = n_fft if win_length is None else win_length
+    window = hann(win_length, flat) if window is None else window.to(flat)
     spec = torch.stft(
         flat,
         n_fft=n_fft,
         hop_length=hop,
         win_length=win_length,
-        window=hann(win_length, flat),
-        center=True,
+        window=window,
+        center=center,
         pad_mode=pad_mode,
         return_complex=True,
     )
