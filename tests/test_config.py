@@ -35,6 +35,8 @@ def test_the_shipped_configs_are_valid(name):
         ({"baselines": {"names": ["seanet"]}}, "baselines.names: 'seanet' is not a registered"),
         ({"baselines": {"phase_repair": "yes"}}, "baselines.phase_repair"),
         ({"models": {"noisefill": {}}}, "'noisefill' is not a registered TD-CNN"),
+        ({"metrics": {"conventions": ["nuwave"]}}, "'nuwave' is not a registered LSD convention"),
+        ({"metrics": {"conventions": []}}, "metrics.conventions"),
     ],
 )
 def test_bad_values_are_named(config, named):

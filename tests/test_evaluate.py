@@ -75,3 +75,17 @@ def test_load_pair_checks_rates(tmp_path):
         load_pair(tmp_path / "a.wav", tmp_path / "b.wav")
     with pytest.raises(AudioError, match="expected 22050"):
         load_pair(tmp_path / "a.wav", tmp_path / "a.wav", sample_rate=22050)
+
+
+def test_conventions_become_metrics_of_their_own(tmp_path):
+    ref = write_clips(tmp_path / "ref", ["c0", "c1"], degrade=False)
+    est = write_clips(tmp_path / "est", ["c0", "c1"], degrade=True)
+    out = tmp_path / "t.csv"
+    table = evaluate_system(ref, est, "input", 2500, out, conventions=["ssr_eval", "tdpr"])
+    extra = sorted(set(table["metric"]) - set(ALL_METRICS))
+    assert extra == ["lsd@ssr_eval", "lsd@tdpr", "lsd_hf@tdpr", "lsd_lf@tdpr"]
+    values = table.set_index(["clip", "metric"])["value"]
+    for clip in ("c0", "c1"):
+        assert values[clip, "lsd@tdpr"] == pytest.approx(values[clip, "lsd"], rel=1e-6)
+        assert values[clip, "lsd_lf@tdpr"] == pytest.approx(values[clip, "lsd_lf"], rel=1e-6)
+    assert len(pd.read_csv(out)) == 2 * (len(ALL_METRICS) + 4)

@@ -228,6 +228,25 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     assert provenance["provenance"]["clips"] == len(clips["train"])
     for name in ("table1.md", "table1.tex", "table_extended.md", "table_extended.tex"):
         assert (tmp_path / "results/tables" / name).stat().st_size > 200
+    # Table 1 under each LSD convention: every system, every registered convention
+    conventions = pd.read_csv(
+        tmp_path / "results/tables/table1_conventions.csv", comment="#", index_col=0
+    )
+    assert list(conventions.columns) == [
+        "tdpr 1024/256", "dB 1024/256", "AP-BWE 2048/512", "AERO 2048/512", "ssr_eval 743/160",
+        "mdctGAN 1024/512",
+    ]  # fmt: skip
+    assert list(conventions.index[:3]) == ["Input", "Noise fill", "Replication"]
+    assert {*table.index[:-1], "SEANet+GLA (HF)", "SEANet+GT-phase"} <= set(conventions.index)
+    assert np.isfinite(conventions.to_numpy()).all() and (conventions.to_numpy() > 0).all()
+    # the paper's convention is Table 1's AVG; the dB form is 10 times it
+    tdpr = conventions["tdpr 1024/256"]
+    np.testing.assert_allclose(tdpr[table.index[:-1]], table["AVG"][:-1].astype(float), rtol=1e-5)
+    np.testing.assert_allclose(conventions["dB 1024/256"], 10 * tdpr, rtol=1e-6)
+    text = (tmp_path / "results/tables/table1_conventions.md").read_text()
+    assert text.startswith("| System | tdpr 1024/256 |")
+    for name in ("STFT 743/160 (Hann, centred, zero pad)", "ε 1e-12 inside the ratio", "AP-BWE,"):
+        assert name in text, name
     consistency = metrics[metrics.metric == "consistency"].set_index(["model", "variant"])
     assert consistency.loc[("seanet", "griffinlim_hf"), "value"].lt(0).all()
     assert consistency.loc[("seanet", "plain"), "value"].isna().all()  # no spectrogram built

@@ -16,7 +16,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tdpr.registry import BASELINE, DEGRADATIONS, MODELS, PHASE_SOURCES, TDCNN, models_of_kind
+from tdpr.registry import (
+    ALL_CONVENTIONS,
+    BASELINE,
+    CONVENTIONS,
+    DEGRADATIONS,
+    MODELS,
+    PHASE_SOURCES,
+    TDCNN,
+    models_of_kind,
+)
 
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
@@ -82,6 +91,12 @@ def _check_registered(config: dict[str, Any]) -> None:
                     f"config key {section}.filters: unknown filter type(s) {unknown} "
                     f"(registered: {', '.join(DEGRADATIONS)})"
                 )
+    for name in config.get("metrics", {}).get("conventions", []):
+        if name != ALL_CONVENTIONS and name not in CONVENTIONS:
+            raise ConfigError(
+                f"config key metrics.conventions: {name!r} is not a registered LSD convention "
+                f"(registered: {', '.join(CONVENTIONS)}, or {ALL_CONVENTIONS})"
+            )
     tdcnns = [name for name, entry in MODELS.items() if entry.kind == TDCNN]
     for name in config.get("models", {}):
         if name not in tdcnns:

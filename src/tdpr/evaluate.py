@@ -3,7 +3,8 @@
 The workflow's ``compute_metrics`` rule calls :func:`evaluate_system` once per system and cutoff;
 the tables and figures concatenate the long CSVs it writes, one row per
 ``(model, variant, cutoff, clip, metric)``. Metric names are those of
-:data:`tdpr.registry.METRICS`.
+:data:`tdpr.registry.METRICS`, plus ``lsd@<convention>`` (``lsd_hf@``, ``lsd_lf@``) for each LSD
+convention asked for (:data:`tdpr.registry.CONVENTIONS`).
 
 Manifests are CSV files with at least the columns ``clip_id`` and ``path``; a relative path is
 relative to the manifest's own directory, so a results folder can move as a whole.
@@ -22,7 +23,8 @@ from tdpr.audio import AudioError, check_finite, read_audio, to_mono
 from tdpr.data.manifest import read_frame, read_manifest
 from tdpr.fsio import atomic_path
 from tdpr.metrics import compute_all
-from tdpr.registry import metric_names, split_system
+from tdpr.metrics.conventions import convention_values
+from tdpr.registry import convention_metric, metric_names, split_system
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ def compute_metrics_table(
     sample_rate: int | None = None,
     visqol: bool = False,
     extra: Mapping[str, Mapping[str, float]] | None = None,
+    conventions: Iterable[str] = (),
     **metric_kwargs,
 ) -> pd.DataFrame:
     """Every metric for every ``(clip_id, ref_path, est_path)`` triple, as a long table.
@@ -78,6 +81,9 @@ def compute_metrics_table(
         sample_rate: if given, every file must have this rate.
         visqol: also compute the optional metric ``visqol`` (audio mode; slow).
         extra: per clip id, values recorded with the estimate (``consistency_db``).
+        conventions: LSD conventions (:data:`tdpr.registry.CONVENTIONS`, or ``all``) whose
+            values are added as metrics ``lsd@<name>`` (and ``lsd_hf@``/``lsd_lf@`` where the
+            convention splits the band).
         **metric_kwargs: ``n_fft``, ``hop``, ``floor``, ``phase_range_db`` of
             :func:`tdpr.metrics.compute_all`.
 
@@ -94,6 +100,10 @@ def compute_metrics_table(
             values = compute_all(
                 ref, est, cutoff_hz, rate, names=names, extra=recorded, **metric_kwargs
             )
+            for convention, lsds in convention_values(
+                ref, est, conventions, rate, cutoff_hz
+            ).items():
+                values.update({convention_metric(m, convention): v for m, v in lsds.items()})
         except ValueError as err:
             raise ValueError(f"clip {clip} ({ref_path} vs {est_path}): {err}") from err
         rows.extend(

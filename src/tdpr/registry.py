@@ -379,10 +379,11 @@ class LSDConvention:
         frames = f"centred, {pad} pad" if self.center else "not centred"
         log = {10.0: "log10", math.e: "ln"}.get(self.log_base, f"log{self.log_base:g}")
         log = log if self.factor == 1 else f"{self.factor:g}·{log}"
+        value = f"{self.floor:g}".replace("e-0", "e-")  # 1e-8, not 1e-08
         floor = {
-            "clamp": f"clamped at {self.floor:g}",
-            "additive": f"+ {self.floor:g}",
-            "ratio": f"ε {self.floor:g} inside the ratio",
+            "clamp": f"clamped at {value}",
+            "additive": f"+ {value}",
+            "ratio": f"ε {value} inside the ratio",
         }[self.floor_mode]
         order = "bins, mean over frames" if self.average == "frames" else "frames, mean over bins"
         split = {

@@ -17,6 +17,7 @@ from tdpr.registry import (
     PLAIN,
     REFERENCE,
     VARIANTS,
+    convention_names,
     keep_band_key,
     phase_variants,
     system_key,
@@ -229,6 +230,10 @@ def system_manifests(cutoff, systems):
     return {s: system_manifest(s, cutoff) for s in [*systems, REFERENCE]}
 
 
+#: the LSD conventions computed per clip (tdpr.registry.CONVENTIONS), in registry order
+CONVENTIONS = convention_names(config["metrics"]["conventions"])
+
+
 def get_metric_params(wildcards):
     m = config["metrics"]
     return {
@@ -238,6 +243,7 @@ def get_metric_params(wildcards):
         "hop": m["hop"],
         "floor": m["floor"],
         "visqol": m["visqol"],
+        "conventions": CONVENTIONS,
     }
 
 
@@ -304,11 +310,22 @@ def get_convention(wildcards):
     return {k: config["metrics"][k] for k in ("n_fft", "hop", "floor")}
 
 
+def get_conventions_params(wildcards):
+    """Keyword arguments of tdpr.report.conventions.build_conventions_table (besides paths)."""
+    return {
+        "names": CONVENTIONS,
+        "cutoffs": [int(c) for c in CUTOFFS],
+        "sample_rate": DATA["sample_rate"],
+        "models": MODELS,
+    }
+
+
 def get_final_outputs():
     """What the default target builds: metrics, tables, figures, the listening kit."""
     outputs = [
         "results/metrics/summary.csv",
         "results/tables/table1.md",
+        "results/tables/table1_conventions.md",
         "results/figures/phase_bin.png",
         "results/figures/lsd_vs_cutoff.png",
         "results/listening/excerpts.csv",

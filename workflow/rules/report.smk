@@ -52,6 +52,29 @@ rule make_table:
         "../scripts/make_table.py"
 
 
+rule make_conventions_table:
+    """Table 1 under each LSD convention of the field: every system's mean LSD as each paper
+    computes it, the conventions' parameters in the caption."""
+    input:
+        metrics="results/metrics/metrics.csv",
+        code=workflow.source_path("../../src/tdpr/report/conventions.py"),
+    output:
+        md=report(
+            "results/tables/table1_conventions.md",
+            caption="../report/table1_conventions.rst",
+            category="Tables",
+        ),
+        csv="results/tables/table1_conventions.csv",
+    log:
+        "logs/make_conventions_table.log",
+    conda:
+        "../../envs/tdpr.yaml"
+    params:
+        table=get_conventions_params,
+    script:
+        "../scripts/make_conventions_table.py"
+
+
 rule study_phase_sources:
     """The phase-source study at one cutoff: the ground truth's magnitude with each source's
     phase (and a random one), in each band, scored against the ground truth."""
