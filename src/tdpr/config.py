@@ -126,14 +126,15 @@ def _check_registered(config: dict[str, Any]) -> None:
             "config key phase_repair: sources must include 'vocoder' and bands 'full' (Table 1, "
             "Figs. 4-5 and the listening tests show TD-PR, the vocoder's phase in the full band)"
         )
-    for name in phase.get("sources", []):
-        if name not in PHASE_SOURCES or PHASE_SOURCES[name].oracle:
-            usable = [s for s, e in PHASE_SOURCES.items() if not e.oracle]
-            raise ConfigError(
-                f"config key phase_repair.sources: {name!r} is not a registered phase source "
-                f"that works without the ground truth ({', '.join(usable)}; the oracle is "
-                "phase_repair.oracle_models)"
-            )
+    for key in ("sources", "study_sources"):
+        for name in phase.get(key) or []:
+            if name not in PHASE_SOURCES or PHASE_SOURCES[name].oracle:
+                usable = [s for s, e in PHASE_SOURCES.items() if not e.oracle]
+                raise ConfigError(
+                    f"config key phase_repair.{key}: {name!r} is not a registered phase source "
+                    f"that works without the ground truth ({', '.join(usable)}; the oracle is "
+                    "phase_repair.oracle_models)"
+                )
 
 
 def _check_consistency(config: dict[str, Any]) -> None:

@@ -393,3 +393,26 @@ def test_build_tables_passes_the_baselines_to_table1(tmp_path):
     )  # fmt: skip
     rows = [key[0] for key in md_cells((tmp_path / "tables" / "table1.md").read_text())]
     assert list(dict.fromkeys(rows))[:2] == ["Input", "Noise fill"]
+
+
+def test_table1_shows_the_variants_it_is_given(metrics):
+    """report.table1_variants: each model's rows are those variants, with their own numbers."""
+    kept = {"seanet_kb": 0.5, "seanet_tdpr_kb": 0.55}
+    rows = []
+    for key, base in kept.items():
+        for cutoff in CUTOFFS:
+            for clip in ("c1", "c2", "c3"):
+                rows.append((*split_system(key), float(cutoff), clip, "lsd", base))
+    both = pd.concat([metrics, pd.DataFrame(rows, columns=metrics.columns)], ignore_index=True)
+    table = table1(both, PARAMS, ["seanet"], CUTOFFS, variants=["kb", "tdpr_kb"])
+    assert list(table.index) == [
+        "Input", "SEANet+band kept", "SEANet+TD-PR+band kept", "Ground truth"
+    ]  # fmt: skip
+    assert table.loc["SEANet+band kept", "3 kHz"] == pytest.approx(0.5)  # not the plain 0.97
+    assert table.loc["SEANet+TD-PR+band kept", "AVG"] == pytest.approx(0.55)
+    assert table.loc["SEANet+band kept", "Params"] == "11.0 M"
+    assert table.loc["SEANet+TD-PR+band kept", "Params"] == "11.0 + 5.9 M"
+    assert list(table1(both, PARAMS, ["seanet"], CUTOFFS).index[1:3]) == ["SEANet", "SEANet+TD-PR"]
+    for wrong in (["gtphase"], ["nothing"], []):
+        with pytest.raises(TableInputError, match="Table 1 variants"):
+            table1(both, PARAMS, ["seanet"], CUTOFFS, variants=wrong)

@@ -153,6 +153,8 @@ PHASE = config["phase_repair"]
 ORACLE_MODELS = [m for m in PHASE["oracle_models"] if m in MODELS]
 #: phase variants of every model, and those of the oracle models only
 MODEL_VARIANTS = phase_variants(PHASE["sources"], PHASE["bands"])
+#: the phase-source study's sources (phase_repair.study_sources, else the models' sources)
+STUDY_SOURCES = PHASE["study_sources"] or PHASE["sources"]
 ORACLE_VARIANTS = phase_variants(["gt"], PHASE["bands"])
 #: system keys (path components; tdpr.registry): the input, each model and its variants
 #: the models whose outputs get every phase variant
@@ -170,6 +172,17 @@ if _unknown_kept:
         f"configured phase variant ({', '.join([PLAIN, *MODEL_VARIANTS])})"
     )
 SYSTEMS += [system_key(_m, keep_band_key(v)) for _m in MODELS for v in KEPT]
+#: each model's rows in Table 1 (report.table1_variants): systems the run makes
+TABLE1_VARIANTS = config["report"]["table1_variants"]
+_unmade = [
+    v for v in TABLE1_VARIANTS if MODELS and system_key(MODELS[0], v) not in SYSTEMS
+]
+if _unmade:
+    raise WorkflowError(
+        f"invalid configuration: report.table1_variants {_unmade} are not made by this "
+        "configuration (a phase variant needs phase_repair.sources and bands; a band-kept one, "
+        "its base in keep_band.variants)"
+    )
 #: (variant, model) pairs that the repair_phase rule makes
 PHASE_JOBS = [(v, m) for m in PHASED for v in MODEL_VARIANTS]
 PHASE_JOBS += [(v, m) for m in ORACLE_MODELS for v in ORACLE_VARIANTS]
@@ -339,7 +352,7 @@ def get_final_outputs():
 
 def get_study_inputs(wildcards):
     inputs = {"reference": "results/clips/test.csv"}
-    if any("vocoder" in PHASE_SOURCES[s].needs for s in PHASE["sources"]):
+    if any("vocoder" in PHASE_SOURCES[s].needs for s in STUDY_SOURCES):
         inputs["vocoder"] = "results/vocoder/tfgan.pt"
     return inputs
 
@@ -348,7 +361,7 @@ def get_study_params(wildcards):
     """Keyword arguments of tdpr.phase.study.phase_study (besides paths)."""
     return {
         "cutoff_hz": float(wildcards.cutoff),
-        "sources": PHASE["sources"],
+        "sources": STUDY_SOURCES,
         "bands": PHASE["bands"],
         "settings": {s: PHASE[s] for s in ("griffinlim", "pghi")},
         "seed": PHASE["seed"],

@@ -48,6 +48,7 @@ rule make_table:
         baselines=BASELINES,
         cutoffs=[int(c) for c in CUTOFFS],
         convention=get_convention,
+        table1_variants=TABLE1_VARIANTS,
     script:
         "../scripts/make_table.py"
 

@@ -20,4 +20,5 @@ build_tables(
     out_dir=Path(snakemake.output.table1).parent,
     convention=snakemake.params.convention,
     baselines=snakemake.params.baselines,
+    table1_variants=snakemake.params.table1_variants,
 )

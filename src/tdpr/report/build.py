@@ -48,18 +48,27 @@ def build_tables(
     out_dir: str | os.PathLike,
     convention: Mapping[str, Any],
     baselines: Sequence[str] = (),
+    table1_variants: Sequence[str] = tables.TABLE1_VARIANTS,
 ) -> None:
     """Table 1 and the extended table, each as CSV, Markdown and LaTeX, into ``out_dir``.
 
     ``convention``: ``n_fft``, ``hop`` and ``floor`` of the metrics, stated under each table.
     ``baselines``: system keys of the no-learning baselines, Table 1's rows after Input (the
-    extended table shows every system of the metrics).
+    extended table shows every system of the metrics). ``table1_variants``: each model's rows
+    in Table 1 (the paper's ``plain`` and ``tdpr`` by default).
     """
     metrics = pd.read_csv(metrics_csv, dtype={"clip": str, "model": str, "variant": str})
     convention = tables.lsd_convention(**convention)
     params = json.loads(Path(params_json).read_text())
     out = Path(out_dir)
-    table = tables.table1(metrics, params, list(models), list(cutoffs), baselines=list(baselines))
+    table = tables.table1(
+        metrics,
+        params,
+        list(models),
+        list(cutoffs),
+        baselines=list(baselines),
+        variants=list(table1_variants),
+    )
     tables.write_table1(
         table, out / "table1.csv", out / "table1.md", out / "table1.tex", convention
     )

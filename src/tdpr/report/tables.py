@@ -34,6 +34,7 @@ from tdpr.registry import (
     INPUT,
     LOWER,
     METRICS,
+    PLAIN,
     REFERENCE,
     VARIANTS,
     is_baseline,
@@ -202,12 +203,24 @@ def _flagged(flags: pd.DataFrame | None, titles: Mapping[object, str]) -> list[t
 # ---- the tables ---------------------------------------------------------------------------------
 
 
-def table1_systems(models: Sequence[str], baselines: Sequence[str] = ()) -> list[str]:
-    """System keys of the Table 1 rows that need data: Input, the baselines, then each model and
-    model+TD-PR."""
+#: The variants of each model that the paper's Table 1 shows: the TD-CNN, then with TD-PR.
+TABLE1_VARIANTS = (PLAIN, TDPR)
+
+
+def table1_systems(
+    models: Sequence[str], baselines: Sequence[str] = (), variants: Sequence[str] = TABLE1_VARIANTS
+) -> list[str]:
+    """System keys of the Table 1 rows that need data: Input, the baselines, then each model in
+    each of ``variants`` (the paper's: the model, then model+TD-PR)."""
+    unknown = [v for v in variants if v not in VARIANTS or VARIANTS[v].oracle]
+    if unknown or not variants:
+        raise TableInputError(
+            f"Table 1 variants {list(variants)}: need at least one, and each a variant of a "
+            f"TD-CNN's own output ({', '.join(k for k, v in VARIANTS.items() if not v.oracle)})"
+        )
     rows = [INPUT, *baselines]
     for model in models:
-        rows += [model, system_key(model, TDPR)]
+        rows += [system_key(model, variant) for variant in variants]
     return rows
 
 
@@ -235,6 +248,7 @@ def table1(
     *,
     baselines: Sequence[str] = (),
     vocoder: str = "tfgan",
+    variants: Sequence[str] = TABLE1_VARIANTS,
 ) -> pd.DataFrame:
     """Table 1: mean LSD per system and input bandwidth, their average, and parameter counts.
 
@@ -246,6 +260,8 @@ def table1(
         baselines: system keys of no-learning baselines (``noisefill``, ``replicate``), in row
             order; their rows follow Input, with Params ``-``.
         vocoder: registry name of the vocoder whose parameters the +TD-PR rows add.
+        variants: each model's rows (variant keys); the paper's ``plain`` and ``tdpr`` by
+            default, e.g. ``kb`` and ``tdpr_kb`` for the same with the given band kept.
 
     Returns:
         DataFrame indexed by ``System`` with one float column per cutoff (``"2.5 kHz"``...),
@@ -261,7 +277,7 @@ def table1(
     wrong = [key for key in baselines if not is_baseline(key)]
     if wrong:
         raise TableInputError(f"not a no-learning baseline: {', '.join(wrong)}")
-    systems = table1_systems(models, baselines)
+    systems = table1_systems(models, baselines, variants)
     metrics = _tidy(metrics)
     _check_table1_inputs(metrics, systems, cutoffs, params, [*models, vocoder])
     means = _cell_means(metrics, "lsd")
