@@ -170,6 +170,26 @@ TINY = str(ROOT / ".test/config.yaml")
 PAPER_SYSTEMS = str(ROOT / ".test/paper-systems.yaml")
 
 
+def test_baselines_get_every_phase_variant_when_asked(tmp_path: Path) -> None:
+    """baselines.phase_repair: each baseline's outputs go through repair_phase with every phase
+    variant, then the metrics, as each model's do (planned here; the rules are the ones the
+    tiny run executes for the models)."""
+    planned = {}
+    for asked in (True, False):
+        override = tmp_path / f"baselines-{asked}.yaml"
+        override.write_text(f"baselines: {{phase_repair: {str(asked).lower()}}}\n")
+        result = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", TINY, str(override))
+        assert result.returncode == 0, result.stderr[-3000:]
+        planned[asked] = result.stdout + result.stderr
+    for variant in ("tdpr", "griffinlim_full", "vocoder_hf", "griffinlim_hf"):
+        for baseline in BASELINES:
+            for cutoff in (2500, 4000):
+                made = f"results/phase/{variant}/{baseline}/{cutoff}.csv"
+                measured = f"results/metrics/{baseline}_{variant}/{cutoff}.csv"
+                assert made in planned[True] and measured in planned[True], made
+                assert made not in planned[False] and measured not in planned[False], made
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The whole DAG of the tiny test configuration, run once for the tests below."""
@@ -201,11 +221,12 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     assert list(metrics.columns) == ["model", "variant", "cutoff", "clip", "metric", "value"]
     # .test/config.yaml: sources vocoder and griffinlim in both bands, GT-phase for SEANet
     variants = ("plain", "tdpr", "griffinlim_full", "vocoder_hf", "griffinlim_hf")
-    # the baselines go through the same rules, every phase variant included (baselines:
-    # phase_repair: true in .test/config.yaml)
+    # the baselines go through the same rules as the models (their phase variants: see
+    # test_baselines_get_every_phase_variant_when_asked)
     systems = {("input", "plain"), ("seanet", "gtphase"), ("seanet", "gt_hf")} | {
-        (model, variant) for model in (*MODELS, *BASELINES) for variant in variants
+        (model, variant) for model in MODELS for variant in variants
     }
+    systems |= {(baseline, "plain") for baseline in BASELINES}
     assert set(zip(metrics["model"], metrics["variant"], strict=True)) == systems
     assert set(metrics["cutoff"]) == {2500, 4000}
     counts = metrics.groupby(["model", "variant", "cutoff"])["clip"].nunique()
