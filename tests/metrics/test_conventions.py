@@ -297,3 +297,23 @@ def test_impossible_settings_are_clear_errors():
         convention_lsd(x[:2000], x[:2000], "apbwe", RATE)
     with pytest.raises(ValueError, match="unknown LSD convention 'nuwave'"):
         convention_lsd(x, x, "nuwave", RATE)
+
+
+def test_a_shared_cache_gives_each_convention_its_own_numbers():
+    """convention_values computes a shared STFT once; entries that differ from AP-BWE's only in
+    padding, window or centring must still get their own spectra."""
+    rng = np.random.default_rng(3)
+    ref = rng.standard_normal(RATE).astype(np.float32)
+    est = (ref + 0.3 * rng.standard_normal(RATE)).astype(np.float32)
+    apbwe_entry = CONVENTIONS["apbwe"]
+    entries = [CONVENTIONS[name] for name in CONVENTIONS] + [
+        dataclasses.replace(apbwe_entry, pad_mode="constant"),
+        dataclasses.replace(apbwe_entry, window="kbd", window_beta=4 * math.pi),
+        dataclasses.replace(apbwe_entry, center=False),
+    ]
+    cache: dict = {}
+    for entry in entries:
+        alone = convention_lsd(ref, est, entry, RATE, 3000.0)
+        shared = convention_lsd(ref, est, entry, RATE, 3000.0, cache)
+        assert {k: float(v) for k, v in shared.items()} == {k: float(v) for k, v in alone.items()}
+    assert len(cache) == len(entries) - 2  # AP-BWE and AERO share one STFT; tdpr and dB another

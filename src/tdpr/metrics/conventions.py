@@ -95,12 +95,36 @@ def split_bin(convention: LSDConvention, cutoff_hz: float, sample_rate: int) -> 
     return k
 
 
+#: What makes two conventions' STFT magnitudes the same (the cache key of :func:`_magnitudes`).
+_SpectrumKey = tuple[int, int, str, float | None, bool, str]
+
+
+def _magnitudes(
+    ref: torch.Tensor,
+    est: torch.Tensor,
+    entry: LSDConvention,
+    sample_rate: int,
+    cache: dict[_SpectrumKey, tuple[torch.Tensor, torch.Tensor]] | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both magnitudes under ``entry``, computed once per STFT setting when given a ``cache``
+    (AP-BWE's and AERO's entries share one STFT, tdpr's and the dB form another)."""
+    n_fft, hop = entry.sizes(sample_rate)
+    key = (n_fft, hop, entry.window, entry.window_beta, entry.center, entry.pad_mode)
+    if cache is not None and key in cache:
+        return cache[key]
+    pair = magnitude(ref, entry, sample_rate), magnitude(est, entry, sample_rate)
+    if cache is not None:
+        cache[key] = pair
+    return pair
+
+
 def convention_lsd(
     ref: Signal,
     est: Signal,
     convention: str | LSDConvention,
     sample_rate: int,
     cutoff_hz: float | None = None,
+    cache: dict | None = None,
 ) -> dict[str, torch.Tensor]:
     """LSD of ``est`` against ``ref`` under one convention.
 
@@ -110,6 +134,8 @@ def convention_lsd(
         convention: a registered name or an entry.
         cutoff_hz: the degradation's cutoff; with it, a convention with a split also gives
             ``lsd_hf`` and ``lsd_lf``.
+        cache: a dict shared by calls on the same pair (and only on it): magnitudes of the
+            same STFT setting are computed once.
 
     Returns:
         ``{"lsd": (...)}`` plus ``lsd_hf`` and ``lsd_lf`` where split.
@@ -121,9 +147,7 @@ def convention_lsd(
     entry = convention_entry(convention) if isinstance(convention, str) else convention
     n_fft, _ = entry.sizes(sample_rate)
     ref, est = prepare(ref, est, n_fft)
-    d2 = log_difference(
-        magnitude(ref, entry, sample_rate), magnitude(est, entry, sample_rate), entry
-    ).square()
+    d2 = log_difference(*_magnitudes(ref, est, entry, sample_rate, cache), entry).square()
     out = {"lsd": _reduce(d2, entry, slice(None))}
     if entry.split is not None and cutoff_hz is not None:
         k = split_bin(entry, cutoff_hz, sample_rate)
@@ -144,9 +168,9 @@ def convention_values(
     Returns:
         ``{convention: {"lsd": value, ...}}`` as plain floats, in registry order.
     """
-    out = {}
+    out, cache = {}, {}
     for name in convention_names(names):
-        values = convention_lsd(ref, est, name, sample_rate, cutoff_hz)
+        values = convention_lsd(ref, est, name, sample_rate, cutoff_hz, cache)
         out[name] = {metric: float(value) for metric, value in values.items()}
     return out
 
