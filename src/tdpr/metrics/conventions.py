@@ -13,7 +13,7 @@ digital silence, at least ``n_fft`` samples).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import torch
 
@@ -183,8 +183,3 @@ def file_mean(convention: str | LSDConvention, values: Iterable[float]) -> float
         v for v in values if not math.isnan(v) and not (entry.file_mean == "nonzero" and v == 0.0)
     ]
     return sum(kept) / len(kept) if kept else math.nan
-
-
-def describe(name: str, sample_rate: int) -> Mapping[str, object]:
-    """A convention's parameters at ``sample_rate`` (see :meth:`LSDConvention.parameters`)."""
-    return convention_entry(name).parameters(sample_rate)
