@@ -312,6 +312,32 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
 
 
 @pytest.mark.slow
+def test_each_system_is_measured_on_its_own_outputs(tiny_run: Path) -> None:
+    """Wiring: a system whose rules read another system's files would score like it. TD-PR
+    differs from its TD-CNN at every cutoff; the GT-phase oracle (the ground truth's phase on
+    SEANet's magnitude) beats SEANet's own phase and TD-PR's on the aligned phase distances; a
+    baseline keeps the band it was given (LSD-LF at the Input's). (IFD-W1-HF compares
+    distributions, not aligned phases: on an untrained model's magnitude the oracle need not
+    win it, and here it does not.)"""
+    summary = pd.read_csv(tiny_run / "results/metrics/summary.csv")
+    mean = summary.set_index(["model", "variant", "metric", "cutoff"])["mean"]
+    for cutoff in (2500, 4000):
+        for model in MODELS:
+            plain, tdpr = (mean[(model, v, "lsd", cutoff)] for v in ("plain", "tdpr"))
+            assert abs(tdpr - plain) > 1e-3, (model, cutoff, plain, tdpr)
+        for metric in ("apd_iaf", "apd_gd", "phase_if_hf"):
+            for oracle, rivals in (("gtphase", ("plain", "tdpr")), ("gt_hf", ("vocoder_hf",))):
+                best = mean[("seanet", oracle, metric, cutoff)]
+                for variant in rivals:
+                    assert best < mean[("seanet", variant, metric, cutoff)], (metric, variant)
+        given = mean[("input", "plain", "lsd_lf", cutoff)]
+        for baseline in BASELINES:
+            assert abs(mean[(baseline, "plain", "lsd_lf", cutoff)] - given) < 0.05, baseline
+        # the Input row is the degraded test set itself, not a copy of the references
+        assert mean[("input", "plain", "lsd", cutoff)] > 1.0
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("baseline", ["noisefill", "replicate"])
 def test_tdpr_enhance_runs_a_baseline_on_the_tiny_test_sets(
     tiny_run: Path, tmp_path: Path, baseline: str
