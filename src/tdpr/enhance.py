@@ -355,9 +355,14 @@ def _read_16k(path: Path, rate: int) -> np.ndarray:
 
 
 def estimate_bandwidth(path: str | os.PathLike, seconds: float = BANDWIDTH_SECONDS) -> float:
-    """The bandwidth (Hz) of a file, from ``seconds`` around its middle (mixed to mono),
-    logged; a warning when it lies outside the 2.5-4 kHz the TD-CNNs were trained for."""
-    from tdpr.dsp.bandwidth import estimate_cutoff
+    """The bandwidth (Hz) of a file, from ``seconds`` around its middle (mixed to mono), logged.
+
+    Warnings name ``--cutoff``: where no cutoff is found (the file is taken as full band, and
+    half its sample rate is returned) and where the estimate's confidence is low
+    (:mod:`tdpr.dsp.bandwidth`); another where it lies outside the 2.5-4 kHz the TD-CNNs were
+    trained for.
+    """
+    from tdpr.dsp.bandwidth import estimate_bandwidth as estimate
 
     info = probe_audio(path)
     frames = min(info.frames, int(seconds * info.samplerate))
@@ -366,11 +371,25 @@ def estimate_bandwidth(path: str | os.PathLike, seconds: float = BANDWIDTH_SECON
     if not np.all(np.isfinite(audio)):
         raise AudioError(f"{path} holds NaN or infinite samples")
     try:
-        cutoff = float(estimate_cutoff(to_mono(audio), rate))
+        found = estimate(to_mono(audio), rate)
     except ValueError as err:
         raise AudioError(f"cannot estimate the bandwidth of {path}: {err}") from err
+    if found.cutoff_hz is None:
+        logger.warning(
+            "%s: no cutoff found in its spectrum; taken as full band (%.0f Hz). Pass --cutoff HZ "
+            "if it is band-limited", path, rate / 2,
+        )  # fmt: skip
+        return rate / 2
+    cutoff = found.cutoff_hz
+    logger.info("%s: estimated bandwidth %.0f Hz (%s, confidence %.2f)", path, cutoff,
+                found.model, found.confidence)  # fmt: skip
+    if found.low_confidence:
+        logger.warning(
+            "%s: the estimated bandwidth %.0f Hz has low confidence (%.2f): the noise fill, the "
+            "kept band and --band hf act at it; pass --cutoff HZ if you know the bandwidth",
+            path, cutoff, found.confidence,
+        )  # fmt: skip
     lo, hi = TRAINED_BANDWIDTH
-    logger.info("%s: estimated bandwidth %.0f Hz", path, cutoff)
     if not lo <= cutoff <= hi:
         logger.warning(
             "%s: estimated bandwidth %.0f Hz lies outside the %.1f-%.1f kHz the models were "
@@ -416,9 +435,8 @@ def enhance_file(
             f"{in_path} is too short: {info.frames} samples at {info.samplerate} Hz; at least "
             f"{MIN_SAMPLES} samples at {SAMPLE_RATE} Hz ({MIN_SAMPLES / SAMPLE_RATE * 1e3:.0f} ms)"
         )
-    if enhancer.band == "hf" or cutoff_hz is None:
-        estimated = estimate_bandwidth(in_path)
-        cutoff_hz = estimated if cutoff_hz is None else cutoff_hz
+    if cutoff_hz is None:  # given, it is used as it is: no estimate, no warning about one
+        cutoff_hz = estimate_bandwidth(in_path)
     enhancer.cutoff_hz = min(cutoff_hz, SAMPLE_RATE / 2 - 1)
     if getattr(enhancer.model, "needs_cutoff", False):
         try:

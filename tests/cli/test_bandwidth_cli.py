@@ -1,4 +1,5 @@
-"""The ``tdpr bandwidth`` command: text and JSON output, stereo files, one-line errors."""
+"""The ``tdpr bandwidth`` command: text and JSON output with the confidence, "no cutoff found",
+stereo files, one-line errors."""
 
 import json
 
@@ -16,19 +17,43 @@ def white(seconds: float = 2.0, seed: int = 0) -> np.ndarray:
     return 0.1 * np.random.default_rng(seed).standard_normal(int(seconds * FS))
 
 
-def test_text_and_json_output(tmp_path, capsys):
+def shallow(seconds: float = 2.0) -> np.ndarray:
+    """A Butterworth edge only 40 dB above a white floor: read, but with low confidence."""
+    floor = 10 ** (-40 / 20) * white(seconds, seed=3)
+    return lowpass(white(seconds), FS, "butter", 3000, 8) + floor
+
+
+def test_text_output_has_cutoff_confidence_and_model(tmp_path, capsys):
+    write_pcm16(tmp_path / "low.wav", lowpass(white(), FS, "cheby2", 3000, 8), FS)
+    write_pcm16(tmp_path / "full.wav", white(seed=1), FS)
+    write_pcm16(tmp_path / "shallow.wav", shallow(), FS)
+    files = [str(tmp_path / name) for name in ("low.wav", "full.wav", "shallow.wav")]
+    assert main(["bandwidth", *files]) == 0
+    low, full, doubtful = (line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert low[0] == files[0] and abs(float(low[1]) - 3000) <= 150
+    assert float(low[2]) >= 0.5 and low[3] == "cheby2 8" and len(low) == 4
+    assert full[1:2] == ["none"] and full[3] == "no cutoff found"
+    assert float(doubtful[2]) < 0.5 and doubtful[-1] == "low confidence"
+    assert main(["bandwidth", "--nyquist", files[1]]) == 0
+    assert capsys.readouterr().out.split("\t")[1] == "8000"
+
+
+def test_json_carries_the_confidence(tmp_path, capsys):
     write_pcm16(tmp_path / "low.wav", lowpass(white(), FS, "butter", 3000, 8), FS)
     write_pcm16(tmp_path / "full.wav", white(seed=1), FS)
-    files = [str(tmp_path / "low.wav"), str(tmp_path / "full.wav")]
-    assert main(["bandwidth", *files]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert [line.split("\t")[0] for line in lines] == files
-    assert abs(float(lines[0].split("\t")[1]) - 3000) <= 150
-    assert float(lines[1].split("\t")[1]) == 8000
+    write_pcm16(tmp_path / "shallow.wav", shallow(), FS)
+    files = [str(tmp_path / name) for name in ("low.wav", "full.wav", "shallow.wav")]
     assert main(["bandwidth", "--json", *files]) == 0
-    rows = json.loads(capsys.readouterr().out)["files"]
-    assert [r["sample_rate"] for r in rows] == [FS, FS]
-    assert abs(rows[0]["cutoff_hz"] - 3000) <= 150
+    low, full, doubtful = json.loads(capsys.readouterr().out)["files"]
+    keys = {"file", "sample_rate", "cutoff_hz", "confidence", "low_confidence", "filter", "order"}
+    assert set(low) == keys and low["sample_rate"] == FS
+    assert abs(low["cutoff_hz"] - 3000) <= 150 and low["filter"] == "butter"
+    assert 0.5 <= low["confidence"] <= 1 and low["low_confidence"] is False
+    assert full["cutoff_hz"] is None and full["filter"] is None and full["order"] is None
+    assert doubtful["confidence"] < 0.5 and doubtful["low_confidence"] is True
+    assert doubtful["cutoff_hz"] is not None
+    assert main(["bandwidth", "--json", "--nyquist", files[1]]) == 0
+    assert json.loads(capsys.readouterr().out)["files"][0]["cutoff_hz"] == 8000
 
 
 def test_stereo_is_mixed_to_mono_at_its_own_rate(tmp_path, capsys):

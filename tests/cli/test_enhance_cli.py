@@ -209,6 +209,42 @@ def test_a_baseline_estimates_the_bandwidth_and_takes_folders_seeds_and_spectra(
     assert runs["seed1"].read_bytes() != shipped and runs["flat"].read_bytes() != shipped
 
 
+def test_a_doubtful_bandwidth_estimate_warns_and_names_cutoff(tmp_path, caplog):
+    """An edge only 40 dB above the floor: the cutoff is estimated with low confidence, and the
+    warning says which option sets it; given with --cutoff, nothing is estimated or warned."""
+    from tdpr.dsp.filters import lowpass
+
+    rng = np.random.default_rng(0)
+    x = lowpass(0.1 * rng.standard_normal(32_000), 16_000, "butter", 3000, 8)
+    x = x + 1e-3 * rng.standard_normal(len(x))
+    sf.write(tmp_path / "in.wav", x, 16_000, subtype="PCM_16")
+    argv = ["enhance", str(tmp_path / "in.wav"), str(tmp_path / "out.wav"), "--model", "noisefill"]
+    with caplog.at_level("INFO", logger="tdpr"):
+        assert main(argv) == 0
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("low confidence" in m and "--cutoff" in m for m in warned), warned
+    caplog.clear()
+    with caplog.at_level("INFO", logger="tdpr"):
+        assert main([*argv, "--cutoff", "3000"]) == 0
+    assert "estimated bandwidth" not in caplog.text and "low confidence" not in caplog.text
+
+
+def test_no_cutoff_found_warns_and_takes_the_input_as_full_band(tmp_path, checkpoints, caplog):
+    sf.write(tmp_path / "in.wav", 0.1 * np.random.default_rng(1).standard_normal(24_000),
+             16_000, subtype="PCM_16")  # fmt: skip
+    argv = ["enhance", str(tmp_path / "in.wav"), str(tmp_path / "out.wav"), "--model",
+            str(checkpoints["seanet"]), "--no-phase-repair", "--keep-band"]  # fmt: skip
+    with caplog.at_level("INFO", logger="tdpr"):
+        assert main(argv) == 0
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("no cutoff found" in m and "--cutoff" in m for m in warned), warned
+    given, _ = sf.read(tmp_path / "in.wav", dtype="float64")
+    kept, _ = sf.read(tmp_path / "out.wav", dtype="float64")
+    band = slice(0, int(7000 * len(given) / 16_000))  # the band below 7 kHz is given back
+    A, B = np.fft.rfft(given)[band], np.fft.rfft(kept)[band]
+    assert np.linalg.norm(B - A) < 0.05 * np.linalg.norm(A)
+
+
 @needs_fluidsynth
 def test_a_baseline_with_a_vocoder_gets_td_pr(tmp_path, checkpoints):
     src, _ = lowpassed(tmp_path / "in.wav", 3000, seconds=1.5)

@@ -1,4 +1,4 @@
-"""Bandwidth estimation: the nominal cutoff of the project's degradations, at any rate."""
+"""Bandwidth estimation: the nominal cutoff of each degradation, at any rate, with a confidence."""
 
 import numpy as np
 import pytest
@@ -7,13 +7,15 @@ from scipy.signal import sosfreqz
 
 from tdpr.audio import quantize_pcm16
 from tdpr.dsp.bandwidth import (
+    LOW_CONFIDENCE,
     SMOOTH_HZ,
+    Bandwidth,
     attenuation_db,
     envelope_shift_hz,
-    estimate_cutoff,
+    estimate_bandwidth,
     ltas_db,
 )
-from tdpr.dsp.filters import design_sos, lowpass
+from tdpr.dsp.filters import FILTER_TYPES, design_sos, lowpass
 
 FS = 16000
 TOLERANCE_HZ = 150
@@ -21,6 +23,19 @@ TOLERANCE_HZ = 150
 
 def white(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
     return 0.1 * np.random.default_rng(seed).standard_normal(int(seconds * rate))
+
+
+def noisy_lowpass(ftype, cutoff, order=8, rate=FS, seconds=3.0, seed=0, floor_db=-90.0):
+    """Low-passed white noise over a white floor ``floor_db`` below it (a flat source)."""
+    rng = np.random.default_rng(seed)
+    low = lowpass(white(seconds, rate, seed), rate, ftype, cutoff, order).astype(np.float64)
+    return low + 10 ** (floor_db / 20) * 0.1 * rng.standard_normal(len(low))
+
+
+def cutoff(x: np.ndarray, rate: int = FS) -> float:
+    found = estimate_bandwidth(x, rate)
+    assert found.cutoff_hz is not None, "no cutoff found in a band-limited signal"
+    return found.cutoff_hz
 
 
 @pytest.mark.parametrize("ftype", ["butter", "cheby1", "cheby2", "ellip", "bessel"])
@@ -33,53 +48,86 @@ def test_model_gain_is_the_designed_filter_applied_twice(ftype):
     np.testing.assert_allclose(got[visible], expected[visible], atol=0.5)
 
 
+@pytest.mark.parametrize("ftype", FILTER_TYPES)
+def test_each_filter_type_is_read_at_its_own_nominal_cutoff(ftype):
+    """Each type's cutoff as its design defines it: a Chebyshev II's or Bessel's content ends
+    far from its nominal cutoff (at 3 kHz, order 8: -6 dB near 2.1 and 1.75 kHz), so an
+    estimator that reads every edge the same way fails here. (Steep ones may be told apart
+    less surely: an STFT cut and an elliptic filter of order 10 look alike; and neighbouring
+    Bessel orders differ little, so a Bessel's confidence may be low even here.)"""
+    found = estimate_bandwidth(noisy_lowpass(ftype, 3000), FS)
+    assert found.cutoff_hz is not None and abs(found.cutoff_hz - 3000) <= TOLERANCE_HZ
+    if ftype in ("cheby2", "bessel"):
+        assert found.family == ftype
+    if ftype == "cheby2":
+        assert not found.low_confidence
+
+
 @needs_fluidsynth
 @pytest.mark.parametrize(
-    ("ftype", "cutoff", "order"),
+    ("ftype", "fc", "order"),
     [
         ("stft", 2500, None),
         ("subsampling", 3000, None),
         ("butter", 3000, 8),
         ("cheby1", 4000, 10),
         ("ellip", 3500, 8),
-        ("cheby2", 3500, 9),
-        ("bessel", 3000, 10),
+        ("cheby2", 3000, 8),
+        ("bessel", 4000, 8),
     ],
 )
-def test_piano_cutoff_within_150_hz(ftype, cutoff, order):
-    low = quantize_pcm16(lowpass(piano(8.0), FS, ftype, cutoff, order))
-    assert abs(estimate_cutoff(low, FS) - cutoff) <= TOLERANCE_HZ
+def test_piano_cutoff_within_150_hz(ftype, fc, order):
+    low = quantize_pcm16(lowpass(piano(8.0), FS, ftype, fc, order))
+    assert abs(cutoff(low) - fc) <= TOLERANCE_HZ
 
 
-def noisy_lowpass(ftype, cutoff, order, rate=FS, seconds=4.0, seed=0):
-    """Low-passed white noise over a white floor 90 dB down (a clean-tilt-free source)."""
-    rng = np.random.default_rng(seed)
-    low = lowpass(white(seconds, rate, seed), rate, ftype, cutoff, order).astype(np.float64)
-    return low + 10 ** (-90 / 20) * 0.1 * rng.standard_normal(len(low))
-
-
-@pytest.mark.parametrize("ftype", ["butter", "cheby1", "cheby2", "ellip", "bessel"])
+@pytest.mark.parametrize("ftype", ["butter", "cheby2", "bessel"])
 def test_estimate_does_not_depend_on_the_level(ftype):
-    x = noisy_lowpass(ftype, 3000, 8)
-    assert abs(estimate_cutoff(x, FS) - estimate_cutoff(0.05 * x, FS)) <= 5
+    x = noisy_lowpass(ftype, 3000)
+    assert abs(cutoff(x) - cutoff(0.05 * x)) <= 5
 
 
 @pytest.mark.parametrize("ftype", ["butter", "cheby2", "bessel", "stft", "subsampling"])
 def test_estimate_rises_with_the_cutoff(ftype):
-    estimates = [estimate_cutoff(noisy_lowpass(ftype, fc, 8), FS) for fc in (2500, 3000, 3500)]
+    estimates = [cutoff(noisy_lowpass(ftype, fc, seconds=2.0)) for fc in (2500, 3000, 3500)]
     assert estimates[0] < estimates[1] < estimates[2]
 
 
-@pytest.mark.parametrize("ftype", ["butter", "ellip", "cheby2"])
+@pytest.mark.parametrize("ftype", ["ellip", "cheby2"])
 def test_estimate_scales_with_the_sample_rate(ftype):
-    base = estimate_cutoff(noisy_lowpass(ftype, 3000, 8), FS)
-    double = estimate_cutoff(noisy_lowpass(ftype, 6000, 8, rate=2 * FS), 2 * FS)
+    base = cutoff(noisy_lowpass(ftype, 3000))
+    double = cutoff(noisy_lowpass(ftype, 6000, rate=2 * FS), 2 * FS)
     assert abs(double / 2 - base) <= TOLERANCE_HZ
 
 
-@pytest.mark.parametrize("ftype", ["butter", "cheby1", "cheby2", "ellip", "bessel"])
-def test_white_source_cutoff_within_150_hz(ftype):
-    assert abs(estimate_cutoff(noisy_lowpass(ftype, 3000, 8), FS) - 3000) <= TOLERANCE_HZ
+def test_a_shallow_edge_is_read_with_low_confidence():
+    """Over 40 dB a Butterworth of order 8 and a Chebyshev II of order 6 at 1.5 times its
+    cutoff differ by a fraction of a dB: the estimate cannot be sure, and says so. Over 90 dB
+    they differ and it is."""
+    deep = estimate_bandwidth(noisy_lowpass("butter", 3000), FS)
+    shallow = estimate_bandwidth(noisy_lowpass("butter", 3000, floor_db=-40.0), FS)
+    assert deep.confidence >= LOW_CONFIDENCE > shallow.confidence
+    assert shallow.low_confidence and not deep.low_confidence
+    assert shallow.cutoff_hz is not None  # still an estimate, only a doubtful one
+
+
+def test_full_band_reports_no_cutoff_not_nyquist():
+    found = estimate_bandwidth(quantize_pcm16(white(2, 48000)).astype(np.float64), 48000)
+    assert found == Bandwidth(None, found.confidence) and found.confidence > LOW_CONFIDENCE
+    assert found.model == "no cutoff"
+
+
+def test_a_resampling_image_near_nyquist_is_not_taken_for_content():
+    """Down to 8 kHz and back at 16 kHz: the images of the low band climb above the floor
+    near Nyquist; the input is band-limited all the same."""
+    x = quantize_pcm16(lowpass(white(3, FS), FS, "subsampling", 4000)).astype(np.float64)
+    assert abs(cutoff(x) - 4000) <= TOLERANCE_HZ
+
+
+def test_other_rates():
+    rate = 44100
+    low = quantize_pcm16(lowpass(white(3, rate), rate, "butter", 10000, 8))
+    assert abs(cutoff(low, rate) - 10000) <= TOLERANCE_HZ
 
 
 def test_envelope_shift_is_part_of_the_half_width():
@@ -87,24 +135,17 @@ def test_envelope_shift_is_part_of_the_half_width():
     assert 0 < envelope_shift_hz(freqs) <= SMOOTH_HZ / 2
 
 
-def test_other_rates_and_full_band():
-    rate = 44100
-    low = quantize_pcm16(lowpass(white(3, rate), rate, "butter", 10000, 8))
-    assert abs(estimate_cutoff(low, rate) - 10000) <= TOLERANCE_HZ
-    assert estimate_cutoff(quantize_pcm16(white(2, 48000)), 48000) == 24000
-
-
 def test_bad_input_names_the_problem():
     x = white(1, FS)
     with pytest.raises(ValueError, match="mono"):
-        estimate_cutoff(np.stack([x, x]), FS)
+        estimate_bandwidth(np.stack([x, x]), FS)
     with pytest.raises(ValueError, match="shorter than 0.25 s"):
-        estimate_cutoff(x[:1000], FS)
+        estimate_bandwidth(x[:1000], FS)
     with pytest.raises(ValueError, match="silence"):
-        estimate_cutoff(np.zeros(FS), FS)
+        estimate_bandwidth(np.zeros(FS), FS)
     with pytest.raises(ValueError, match="NaN"):
-        estimate_cutoff(np.full(FS, np.nan), FS)
+        estimate_bandwidth(np.full(FS, np.nan), FS)
     with pytest.raises(ValueError, match="sample rate"):
-        estimate_cutoff(x, 0)
+        estimate_bandwidth(x, 0)
     with pytest.raises(ValueError, match="family"):
         attenuation_db("chebyshev", 8, np.array([100.0]), 3000.0, FS)
