@@ -151,7 +151,7 @@ def main() -> int:
             log,
         )
     parts.append(work / "train-tfgan.json")
-    cmd = [py, str(BENCH / "bench_train.py"), *device, *size, "--models", "tfgan"]
+    cmd = [py, str(BENCH / "bench_train.py"), *device, *size, *modes, "--models", "tfgan"]
     run_stage(
         "training steps/s: tfgan", [*cmd, "--json", str(parts[-1])], LIMITS["tfgan"] * scale, log
     )
