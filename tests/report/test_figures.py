@@ -1,4 +1,5 @@
-"""Figure functions write a valid, non-blank PNG and a PDF; signals load from manifests."""
+"""Figure functions write a valid, non-blank PNG, a PDF and their data as CSV; signals load from
+manifests. What the CSVs hold is checked in test_figures_data.py."""
 
 from __future__ import annotations
 
@@ -31,8 +32,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def assert_figure_files(paths: list[Path]) -> None:
-    """A PNG with its signature and visible content (pixel variance), and a PDF."""
-    png, pdf = sorted(paths, key=lambda p: p.suffix != ".png")
+    """A PNG with its signature and visible content (pixel variance), a PDF, and a non-empty CSV
+    of the drawn data under the same stem."""
+    assert sorted(p.suffix for p in paths) == [".csv", ".pdf", ".png"]
+    assert len({p.with_suffix("") for p in paths}) == 1
+    png, pdf, csv = (next(p for p in paths if p.suffix == s) for s in (".png", ".pdf", ".csv"))
+    assert len(pd.read_csv(csv)) > 0
     assert png.read_bytes()[:8] == PNG_SIGNATURE
     pixels = matplotlib.image.imread(png)
     assert pixels.shape[0] > 100 and pixels.shape[1] > 100
@@ -56,7 +61,7 @@ def signals() -> dict[str, np.ndarray]:
 
 def test_plot_phase_bin_writes_png_and_pdf(signals, tmp_path):
     paths = plot_phase_bin(signals, 282, out=tmp_path / "fig4.png", sample_rate=RATE)
-    assert {p.name for p in paths} == {"fig4.png", "fig4.pdf"}
+    assert {p.name for p in paths} == {"fig4.png", "fig4.pdf", "fig4.csv"}
     assert_figure_files(paths)
     with pytest.raises(ValueError, match="bin_index"):
         plot_phase_bin(signals, 513, out=tmp_path / "bad.png")

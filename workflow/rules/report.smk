@@ -121,7 +121,8 @@ rule make_phase_study_table:
 
 
 rule plot_signals:
-    """Fig. 4 (phase of one STFT bin) and Fig. 5 (magnitude spectrograms) for one test clip."""
+    """Fig. 4 (phase of one STFT bin) and Fig. 5 (magnitude spectrograms) for one test clip;
+    beside each, under the same stem, the data it draws as CSV."""
     input:
         unpack(get_figure_manifests),
         code=workflow.source_path("../../src/tdpr/report/figures.py"),
@@ -136,6 +137,8 @@ rule plot_signals:
             caption="../report/fig_spectrograms.rst",
             category="Figures",
         ),
+        phase_data="results/figures/phase_bin.csv",
+        spectrogram_data="results/figures/spectrograms.csv",
     log:
         "logs/plot_signals.log",
     conda:
@@ -150,8 +153,9 @@ rule plot_signals:
 
 
 rule plot_metrics:
-    """LSD against cutoff per system, and the training curves of every model (with the
-    baselines' LSD on the same validation items as lines)."""
+    """LSD against cutoff per system, the phase metrics, and the training curves of every
+    model (the baselines' LSD on the same validation items as lines); each with its data as
+    CSV beside it."""
     input:
         unpack(get_histories),
         metrics="results/metrics/metrics.csv",
@@ -175,6 +179,9 @@ rule plot_metrics:
             caption="../report/fig_phase_metrics.rst",
             category="Figures",
         ),
+        lsd_data="results/figures/lsd_vs_cutoff.csv",
+        training_data="results/figures/training_curves.csv",
+        phase_data="results/figures/phase_metrics.csv",
     log:
         "logs/plot_metrics.log",
     conda:
@@ -204,7 +211,8 @@ rule export_listening_test:
 
 
 rule ingest_ratings:
-    """Figs. 2 (AB preference) and 3 (MOS box plots) from real listening-test results."""
+    """Figs. 2 (AB preference) and 3 (MOS box plots) from real listening-test results, and the
+    tallies each draws as CSV beside it."""
     input:
         ratings=REPORT["ratings"],
         code=workflow.source_path("../../src/tdpr/report/ratings.py"),
@@ -219,6 +227,8 @@ rule ingest_ratings:
             caption="../report/fig_mos.rst",
             category="Listening tests",
         ),
+        ab_data="results/figures/ab_preference.csv",
+        mos_data="results/figures/mos.csv",
     log:
         "logs/ingest_ratings.log",
     conda:

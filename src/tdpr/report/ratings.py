@@ -19,6 +19,9 @@ The listener is the ``listener`` questionnaire field of the kit's finish page (e
 reference`` and ``tdcnn, gtphase``); test ids ``tdpr_mos_seanet`` become the model label
 ``SEANet``. Practice trials (ids starting with ``practice``) are dropped. Nothing is imputed: a
 missing or unreadable answer is dropped with a warning.
+
+Each figure is drawn from the tallies it writes beside itself as a CSV (:func:`ab_tallies`,
+:func:`mos_tallies`), so the numbers behind a picture can be read without measuring it.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.cbook import boxplot_stats
 
 from tdpr.registry import MODELS, system_from_label
-from tdpr.report.figures import new_figure, save_figure, styled, system_color
+from tdpr.report.figures import new_figure, save_figure, styled, system_color, write_figure_data
 from tdpr.report.listening import (
     AB_CONDITIONS,
     AB_PAIRS,
@@ -199,65 +203,127 @@ def _ab_color(key: str, model: str) -> str:
     return "#404040" if key == "gtphase" else _label_color(model)
 
 
-def plot_ab_preference(ratings: Ratings, out: str | os.PathLike) -> list[Path]:
-    """Fig. 2: share of AB votes for TD-CNN vs TD-CNN with GT phase, one bar per test."""
+def ab_tallies(ratings: Ratings) -> pd.DataFrame:
+    """What Fig. 2 draws: one row per AB test, in the order first seen.
+
+    Columns ``test, votes, listeners, gtphase, tdcnn`` (vote counts), ``gtphase_pct, tdcnn_pct``
+    (the bars) and ``gtphase_ci_low_pct, gtphase_ci_high_pct`` (95 % Wilson interval).
+    """
     ab = ratings.ab
     if ab.empty:
         raise ValueError("no AB choices to plot")
-    tests = list(dict.fromkeys(ab["test"]))
+    rows = []
+    for test, votes in ab.groupby("test", sort=False):
+        n, k = len(votes), int((votes["choice"] == "gtphase").sum())
+        low, high = _wilson(k, n)
+        rows.append({
+            "test": test, "votes": n, "listeners": votes["listener"].nunique(), "gtphase": k,
+            "tdcnn": n - k, "gtphase_pct": 100 * k / n, "tdcnn_pct": 100 * (n - k) / n,
+            "gtphase_ci_low_pct": 100 * low, "gtphase_ci_high_pct": 100 * high,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def plot_ab_preference(ratings: Ratings, out: str | os.PathLike) -> list[Path]:
+    """Fig. 2: share of AB votes for TD-CNN vs TD-CNN with GT phase, one bar per test.
+
+    Writes ``.png``, ``.pdf`` and the tallies drawn (:func:`ab_tallies`) as ``.csv``.
+    """
+    data = ab_tallies(ratings)
+    written = write_figure_data(data, out)
     with styled("white"):
-        fig = new_figure(6.5, 0.9 + 0.7 * len(tests))
+        fig = new_figure(6.5, 0.9 + 0.7 * len(data))
         ax = fig.subplots()
-        for row, test in enumerate(tests):
-            votes = ab[ab["test"] == test]
-            n, k = len(votes), int((votes["choice"] == "gtphase").sum())
-            low, high = _wilson(k, n)
+        for row, tally in enumerate(data.itertuples()):
             left = 0.0
-            for key, count in (("gtphase", k), ("tdcnn", n - k)):
-                share = 100 * count / n
-                label = f"{test} w/ GT-phase" if key == "gtphase" else test
-                ax.barh(row, share, left=left, color=_ab_color(key, test))
+            for key in ("gtphase", "tdcnn"):
+                share = getattr(tally, f"{key}_pct")
+                label = f"{tally.test} w/ GT-phase" if key == "gtphase" else tally.test
+                ax.barh(row, share, left=left, color=_ab_color(key, tally.test))
                 if share > 0:
                     ax.text(left + share / 2, row, f"{label}\n{share:.2f} %", ha="center",
                             va="center", color="white", fontsize="small")  # fmt: skip
                 left += share
-            ax.text(101, row, f"n = {n} votes, {votes['listener'].nunique()} listeners\n"
-                    f"GT-phase 95 % CI {100 * low:.0f}-{100 * high:.0f} %", va="center",
+            ax.text(101, row, f"n = {tally.votes} votes, {tally.listeners} listeners\n"
+                    f"GT-phase 95 % CI {tally.gtphase_ci_low_pct:.0f}-"
+                    f"{tally.gtphase_ci_high_pct:.0f} %", va="center",
                     fontsize="x-small")  # fmt: skip
         ax.set(xlim=(0, 100), xlabel="votes for fewer artifacts (%)", yticks=[])
         sns.despine(ax=ax, left=True)
-        return save_figure(fig, out)
+        return [*save_figure(fig, out), written]
 
 
-def plot_mos(ratings: Ratings, out: str | os.PathLike) -> list[Path]:
-    """Fig. 3: box plots of the ratings per condition, one panel per test, means marked."""
+#: Columns of Fig. 3's tallies, in order.
+MOS_TALLY_COLUMNS = (
+    "test", "test_listeners", "condition", "title", "n", "mean", "median", "q1", "q3",
+    "whisker_low", "whisker_high", "min", "max", "fliers",
+)  # fmt: skip
+
+
+def mos_tallies(ratings: Ratings) -> pd.DataFrame:
+    """What Fig. 3 draws: one row per test and condition rated in it (:data:`MOS_TALLY_COLUMNS`).
+
+    ``n`` ratings, their ``mean`` (the diamond), the box (``median, q1, q3``: linear-interpolated
+    quartiles), the whiskers (the furthest ratings within 1.5 IQR of the box), the range, and
+    the ratings beyond the whiskers (``fliers``, space-separated). Tests in the order first seen,
+    conditions in display order (:func:`tdpr.report.listening.mos_order`).
+    """
     mos = ratings.mos
     if mos.empty:
         raise ValueError("no MOS ratings to plot")
-    tests = list(dict.fromkeys(mos["test"]))
     order = mos_order(mos["condition"])
+    rows = []
+    for test, data in mos.groupby("test", sort=False):
+        for condition in order:
+            values = data.loc[data["condition"] == condition, "rating"].to_numpy(dtype=float)
+            if values.size == 0:
+                continue
+            stats = boxplot_stats(values, whis=1.5)[0]
+            rows.append((
+                test, data["listener"].nunique(), condition, CONDITION_TITLES[condition],
+                values.size, stats["mean"], stats["med"], stats["q1"], stats["q3"],
+                stats["whislo"], stats["whishi"], values.min(), values.max(),
+                " ".join(f"{v:g}" for v in stats["fliers"]),
+            ))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(MOS_TALLY_COLUMNS))
+
+
+def plot_mos(ratings: Ratings, out: str | os.PathLike) -> list[Path]:
+    """Fig. 3: box plots of the ratings per condition, one panel per test, means marked.
+
+    Writes ``.png``, ``.pdf`` and the tallies drawn (:func:`mos_tallies`) as ``.csv``.
+    """
+    data = mos_tallies(ratings)
+    written = write_figure_data(data, out)
+    order = mos_order(data["condition"])
+    tests = list(dict.fromkeys(data["test"]))
     with styled():
         fig = new_figure(2.6 * len(tests) + 0.4, 3.2)
         axes = np.atleast_1d(fig.subplots(1, len(tests), sharey=True, squeeze=False)[0])
         for ax, test in zip(axes, tests, strict=True):
-            data = mos[mos["test"] == test]
-            groups = [data.loc[data["condition"] == c, "rating"].to_numpy() for c in order]
-            boxes = ax.boxplot(
-                groups, positions=range(len(order)), widths=0.6, patch_artist=True,
-                showmeans=True, medianprops={"color": "white", "linewidth": 1.5},
+            block = data[data["test"] == test]
+            stats = [
+                {"med": r.median, "q1": r.q1, "q3": r.q3, "whislo": r.whisker_low,
+                 "whishi": r.whisker_high, "mean": r.mean,
+                 "fliers": [float(v) for v in r.fliers.split()]}
+                for r in block.itertuples()
+            ]  # fmt: skip
+            positions = [order.index(c) for c in block["condition"]]
+            boxes = ax.bxp(
+                stats, positions=positions, widths=0.6, patch_artist=True, showmeans=True,
+                medianprops={"color": "white", "linewidth": 1.5},
                 meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black"},
             )  # fmt: skip
-            for box, condition in zip(boxes["boxes"], order, strict=True):
+            for box, condition in zip(boxes["boxes"], block["condition"], strict=True):
                 box.set_facecolor(_label_color(condition_system(condition, test)))
-            means = data.groupby("condition")["rating"].mean()
             top = ax.get_xaxis_transform()  # x in data, y in axes units
-            for x, condition in enumerate(order):
-                if condition in means:
-                    ax.text(x, 0.985, f"mean {means[condition]:.2f}", transform=top,
-                            ha="center", va="top", fontsize="x-small")  # fmt: skip
+            for x, mean in zip(positions, block["mean"], strict=True):
+                ax.text(x, 0.985, f"mean {mean:.2f}", transform=top,
+                        ha="center", va="top", fontsize="x-small")  # fmt: skip
             ax.set_xticks(range(len(order)), [CONDITION_TITLES[c] for c in order])
-            ax.set(title=f"{test} ({data['listener'].nunique()} listeners)", xlabel="")
+            ax.set_xlim(-0.5, len(order) - 0.5)  # a condition not rated in this test stays empty
+            ax.set(title=f"{test} ({block['test_listeners'].iloc[0]} listeners)", xlabel="")
         axes[0].set_ylabel("rating (1 = bad, 5 = excellent)")
-        if mos["rating"].between(1, 5).all():
+        if data["min"].min() >= 1 and data["max"].max() <= 5:
             axes[0].set_ylim(0.5, 5.8)
-        return save_figure(fig, out)
+        return [*save_figure(fig, out), written]
