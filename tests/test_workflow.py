@@ -171,19 +171,26 @@ PAPER_SYSTEMS = str(ROOT / ".test/paper-systems.yaml")
 
 
 def test_baselines_get_every_phase_variant_when_asked(tmp_path: Path) -> None:
-    """baselines.phase_repair: each baseline's outputs go through repair_phase with every phase
-    variant, then the metrics, as each model's do (planned here; the rules are the ones the
-    tiny run executes for the models)."""
+    """phase_repair.sources x bands: each model's outputs go through repair_phase with every
+    source in every band, then the metrics; baselines.phase_repair: each baseline's too
+    (planned here; the rules are the ones the tiny run executes with its one source)."""
     planned = {}
     for asked in (True, False):
         override = tmp_path / f"baselines-{asked}.yaml"
-        override.write_text(f"baselines: {{phase_repair: {str(asked).lower()}}}\n")
+        override.write_text(
+            f"baselines: {{phase_repair: {str(asked).lower()}}}\n"
+            "phase_repair: {sources: [vocoder, griffinlim]}\n"
+        )
         result = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", TINY, str(override))
         assert result.returncode == 0, result.stderr[-3000:]
         planned[asked] = result.stdout + result.stderr
     for variant in ("tdpr", "griffinlim_full", "vocoder_hf", "griffinlim_hf"):
-        for baseline in BASELINES:
-            for cutoff in (2500, 4000):
+        for cutoff in (2500, 4000):
+            for model in MODELS:
+                made = f"results/phase/{variant}/{model}/{cutoff}.csv"
+                measured = f"results/metrics/{model}_{variant}/{cutoff}.csv"
+                assert made in planned[False] and measured in planned[False], made
+            for baseline in BASELINES:
                 made = f"results/phase/{variant}/{baseline}/{cutoff}.csv"
                 measured = f"results/metrics/{baseline}_{variant}/{cutoff}.csv"
                 assert made in planned[True] and measured in planned[True], made
@@ -219,8 +226,8 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
 
     metrics = pd.read_csv(tmp_path / "results/metrics/metrics.csv")
     assert list(metrics.columns) == ["model", "variant", "cutoff", "clip", "metric", "value"]
-    # .test/config.yaml: sources vocoder and griffinlim in both bands, GT-phase for SEANet
-    variants = ("plain", "tdpr", "griffinlim_full", "vocoder_hf", "griffinlim_hf")
+    # .test/config.yaml: the vocoder in both bands, GT-phase for SEANet
+    variants = ("plain", "tdpr", "vocoder_hf")
     # the baselines go through the same rules as the models (their phase variants: see
     # test_baselines_get_every_phase_variant_when_asked)
     systems = {("input", "plain"), ("seanet", "gtphase"), ("seanet", "gt_hf")} | {
@@ -261,7 +268,7 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
         "mdctGAN 1024/512",
     ]  # fmt: skip
     assert list(conventions.index[:3]) == ["Input", "Noise fill", "Replication"]
-    assert {*table.index[:-1], "SEANet+GLA (HF)", "SEANet+GT-phase"} <= set(conventions.index)
+    assert {*table.index[:-1], "SEANet+TD-PR (HF)", "SEANet+GT-phase"} <= set(conventions.index)
     assert np.isfinite(conventions.to_numpy()).all() and (conventions.to_numpy() > 0).all()
     # the paper's convention is Table 1's AVG; the dB form is 10 times it
     tdpr = conventions["tdpr 1024/256"]
@@ -272,7 +279,7 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
     for name in ("STFT 743/160 (Hann, centred, zero pad)", "ε 1e-12 inside the ratio", "AP-BWE,"):
         assert name in text, name
     consistency = metrics[metrics.metric == "consistency"].set_index(["model", "variant"])
-    assert consistency.loc[("seanet", "griffinlim_hf"), "value"].lt(0).all()
+    assert consistency.loc[("seanet", "vocoder_hf"), "value"].lt(0).all()
     assert consistency.loc[("seanet", "plain"), "value"].isna().all()  # no spectrogram built
     study = pd.read_csv(tmp_path / "results/tables/phase_study.csv", comment="#")
     assert set(study["System"]) == {
@@ -281,7 +288,7 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
         "Ground truth+random phase (HF)",
     }  # fmt: skip
     extended = pd.read_csv(tmp_path / "results/tables/table_extended.csv", comment="#")
-    assert {"SEANet+GLA (HF)", "Demucs+TD-PR (HF)", "SEANet+GT-phase (HF)"} <= set(
+    assert {"SEANet+TD-PR (HF)", "Demucs+TD-PR (HF)", "SEANet+GT-phase (HF)"} <= set(
         extended["System"]
     )
     for name in (
@@ -290,6 +297,20 @@ def test_tiny_config_runs_end_to_end(tiny_run: Path) -> None:
         png = (tmp_path / f"results/figures/{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, name
         assert (tmp_path / f"results/figures/{name}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert len(pd.read_csv(tmp_path / f"results/figures/{name}.csv")) > 0, name
+    # each figure's data beside it: Fig. 4 the bin it names, the LSD figure the metrics' means
+    phase = pd.read_csv(tmp_path / "results/figures/phase_bin.csv")
+    assert set(phase["bin"]) == {100} and set(phase["freq_hz"]) == {100 * 16000 / 1024}
+    assert phase.groupby("system")["frame"].nunique().eq(40).all()
+    spectra = pd.read_csv(tmp_path / "results/figures/spectrograms.csv")
+    assert (spectra["freq_max_hz"] == 8000).all()
+    assert set(spectra["system"]) == set(phase["system"])
+    drawn = pd.read_csv(tmp_path / "results/figures/lsd_vs_cutoff.csv")
+    assert set(drawn["cutoff"]) == {2500, 4000}
+    means = metrics[metrics.metric == "lsd"].groupby(["model", "variant", "cutoff"])["value"]
+    seanet = drawn[drawn["system"] == "seanet"].set_index("cutoff")["mean"]
+    expected = {c: means.mean()[("seanet", "plain", c)] for c in (2500, 4000)}
+    assert seanet.to_dict() == pytest.approx(expected)
     excerpts = pd.read_csv(tmp_path / "results/listening/excerpts.csv")
     assert len(excerpts) > 0
     for config in ("tdpr_ab.yaml", "tdpr_mos_seanet.yaml"):
@@ -490,6 +511,114 @@ def test_html_report_shows_tables_and_figures(tiny_run: Path) -> None:
     assert pixels.shape[:2] == (1000, 1400)
     assert pixels.std() > 0.05  # not a blank page: text, the rule graph and the menu
     assert (pixels.reshape(-1, 3).std(axis=0) > 0).all()
+
+
+@pytest.mark.slow
+def test_listening_results_become_figures_2_and_3_through_the_workflow(tmp_path: Path) -> None:
+    """report.ratings: rule ingest_ratings reads the result files (a simple MOS CSV and a
+    simple AB CSV here) and draws Figs. 2 and 3 with their tallies beside them, which count
+    exactly the ratings given; the default target then asks for them."""
+    rng = np.random.default_rng(0)
+    mos = pd.DataFrame(
+        [
+            (f"L{listener}", "tdpr_mos_seanet", f"piece{trial}", condition, rating)
+            for listener in range(4)
+            for trial in range(3)
+            for condition, rating in zip(
+                ("input", "tdcnn", "tdpr", "reference"), rng.integers(1, 6, 4), strict=True
+            )
+        ],
+        columns=["listener", "test", "trial", "condition", "rating"],
+    )
+    choices = ["gtphase"] * 7 + ["tdcnn"] * 5
+    ab = pd.DataFrame(
+        {"listener": [f"L{k % 4}" for k in range(12)], "trial": range(12), "choice": choices}
+    )
+    mos.to_csv(tmp_path / "mos_ratings.csv", index=False)
+    ab.to_csv(tmp_path / "ab_ratings.csv", index=False)
+    override = tmp_path / "ratings.yaml"
+    override.write_text("report: {ratings: [mos_ratings.csv, ab_ratings.csv]}\n")
+    planned = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", TINY, str(override))
+    assert planned.returncode == 0 and "ingest_ratings" in planned.stdout, planned.stderr[-3000:]
+    result = snakemake(
+        tmp_path, "results/figures/ab_preference.png", "results/figures/mos.png",
+        "--cores", "1", "--configfile", TINY, str(override), timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    for name in ("ab_preference", "mos"):
+        assert (tmp_path / f"results/figures/{name}.png").read_bytes()[:4] == b"\x89PNG", name
+    tally = pd.read_csv(tmp_path / "results/figures/ab_preference.csv")
+    assert tally[["votes", "gtphase", "tdcnn", "listeners"]].values.tolist() == [[12, 7, 5, 4]]
+    drawn = pd.read_csv(tmp_path / "results/figures/mos.csv").set_index("condition")
+    given = mos.groupby("condition")["rating"]
+    assert drawn["n"].to_dict() == given.size().to_dict()
+    assert drawn["median"].to_dict() == pytest.approx(given.median().to_dict())
+    assert drawn["mean"].to_dict() == pytest.approx(given.mean().to_dict())
+
+
+@pytest.mark.slow
+def test_maestro_zip_downloaded_from_a_server_becomes_the_same_clips(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """data.source maestro from the download on: the tiny run's recordings zipped in MAESTRO's
+    layout (everything under maestro-v3.0.0/) and served on 127.0.0.1; download_maestro fetches
+    and verifies the zip, clip_recordings decodes straight out of it, and the clips equal the
+    ones cut from the unpacked folder, byte for byte. A wrong checksum leaves no zip behind."""
+    import hashlib
+    import threading
+    import zipfile
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    source = tiny_run / "resources/demo/maestro-v3.0.0"
+    with zipfile.ZipFile(served / "maestro-v3.0.0.zip", "w", zipfile.ZIP_STORED) as zf:
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"maestro-v3.0.0/{path.relative_to(source)}")
+    digest = hashlib.sha256((served / "maestro-v3.0.0.zip").read_bytes()).hexdigest()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_port}/maestro-v3.0.0.zip"
+    try:
+        for name, sha256 in (("wrong", "f" * 64), ("right", digest)):
+            workdir = tmp_path / name
+            workdir.mkdir()
+            override = workdir / "maestro.yaml"
+            override.write_text(
+                f"data: {{source: maestro, maestro: {{url: '{url}', sha256: '{sha256}'}}}}\n"
+            )
+            result = snakemake(
+                workdir, "results/clips/train.csv", "results/clips/test.csv", "--cores", "2",
+                "--configfile", TINY, str(override), timeout=600,
+            )  # fmt: skip
+            zipped = workdir / "resources/maestro-v3.0.0.zip"
+            if name == "wrong":
+                assert result.returncode != 0
+                log = workdir / "logs/download_maestro.log"
+                said = result.stderr + (log.read_text() if log.exists() else "")
+                assert "SHA-256 mismatch" in said, said[-3000:]
+                assert not zipped.exists() and not list((workdir / "resources").glob("*.zip"))
+                continue
+            assert result.returncode == 0, result.stderr[-4000:]
+            assert "download_maestro" in result.stdout + result.stderr
+            assert zipped.read_bytes() == (served / "maestro-v3.0.0.zip").read_bytes()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    for split in ("train", "test"):
+        ours = pd.read_csv(workdir / f"results/clips/{split}.csv")
+        theirs = pd.read_csv(tiny_run / f"results/clips/{split}.csv")
+        assert sorted(ours["clip_id"]) == sorted(theirs["clip_id"]) and len(ours) > 0
+        for path in theirs["path"]:
+            made = (workdir / "results/clips" / path).read_bytes()
+            assert made == (tiny_run / "results/clips" / path).read_bytes(), path
 
 
 @pytest.mark.slow
