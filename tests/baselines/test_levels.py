@@ -48,3 +48,11 @@ def test_levels_are_measured_on_the_very_items_the_model_validates_on(tmp_path, 
     # on real piano each baseline fills the band the input lacks
     assert levels["noisefill"] < levels["input"] - 0.2
     assert levels["replicate"] < levels["input"] - 0.2
+
+
+def test_the_spectrum_given_is_the_one_the_baselines_shape_by(tmp_path, manifests):
+    spectrum = write_spectrum(train_spectrum(), tmp_path / "spectrum.json")
+    own = validation_levels(CFG, manifests, manifests, ("noisefill",), spectrum_path=spectrum)
+    shipped = validation_levels(CFG, manifests, manifests, ("noisefill",))
+    assert own["input"] == shipped["input"]
+    assert abs(own["noisefill"] - shipped["noisefill"]) > 1e-3

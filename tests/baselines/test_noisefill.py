@@ -9,7 +9,7 @@ from material import RATE, clean, degraded, train_spectrum
 from rendered import needs_fluidsynth
 
 from tdpr.baselines import base
-from tdpr.baselines.noisefill import NoiseFill, hashed_phase
+from tdpr.baselines.noisefill import NoiseFill, hashed_phase, splitmix64
 from tdpr.dsp.stft import stft
 from tdpr.enhance import Enhancer
 from tdpr.metrics import compute_all
@@ -116,3 +116,59 @@ def test_bad_calls_name_the_problem():
         model(torch.zeros(4000), cutoff_hz=3000)
     with pytest.raises(ValueError, match="needs the input's bandwidth"):
         Enhancer(model).enhance(np.zeros(4000, dtype=np.float32))
+
+
+def test_splitmix64_is_the_published_generator():
+    # SplitMix64 seeded with 0 (Vigna's splitmix64.c): its state before output n is n * golden
+    keys = np.arange(3, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    first = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+    np.testing.assert_array_equal(splitmix64(keys), np.array(first, dtype=np.uint64))
+
+
+def test_hashed_phase_hashes_seed_and_frame_then_the_bin():
+    golden, m2, mask = 0x9E3779B97F4A7C15, 0x94D049BB133111EB, 2**64 - 1
+
+    def mix(key: int) -> int:  # scalar SplitMix64 on Python integers
+        z = (key + golden) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * m2) & mask
+        return z ^ (z >> 31)
+
+    frames, bins = np.array([0, 1, 5, 70_000]), np.array([0, 3, 512])
+    phase = hashed_phase(11, frames, bins)
+    for i, k in enumerate(bins):
+        for j, n in enumerate(frames):
+            key = mix(mix((11 + golden * int(n)) & mask) ^ (int(k) * m2 & mask))
+            assert phase[i, j] == (key >> 11) * (2 * np.pi / 2**53)
+
+
+def test_the_reference_band_is_070_to_095_times_the_cutoff_inclusive():
+    # a tone on bin k touches bins k - 1, k, k + 1 only (periodic Hann, whole cycles per frame)
+    cutoff = 4000.0
+    lo, hi = base.bin_of(0.70 * cutoff), base.bin_of(0.95 * cutoff)
+    model = NoiseFill(train_spectrum())
+
+    def fill(k: int) -> float:
+        x = np.sin(2 * np.pi * k * base.BIN_HZ * np.arange(RATE) / RATE)
+        X = stft(torch.from_numpy(x), base.N_FFT, base.HOP).numpy()
+        return float(np.abs(model.high_band(x, X, cutoff, 0)[:, 8:-8]).max())
+
+    assert fill(hi + 1) > 1e6 * fill(hi + 2)
+    assert fill(lo - 1) > 1e6 * fill(lo - 2)
+
+
+def test_enhance_wants_one_signal_long_enough_for_the_stft():
+    model = NoiseFill(train_spectrum())
+    for x in (np.zeros((4000, 2)), np.zeros(base.MIN_SAMPLES - 1)):
+        with pytest.raises(ValueError, match=r"needs a \(T,\) signal"):
+            model.enhance(x, 3000.0)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_cuda_input_comes_back_on_cuda():
+    model = NoiseFill(train_spectrum())
+    x = torch.from_numpy(degraded(3000)[:8000]).float().view(1, 1, -1)
+    y = model(x.cuda(), cutoff_hz=3000)
+    assert y.device.type == "cuda"
+    torch.testing.assert_close(y.cpu(), model(x, cutoff_hz=3000))

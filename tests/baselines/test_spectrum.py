@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from tdpr.baselines.spectrum import (
+    SHIPPED,
     MeanSpectrum,
     SpectrumError,
     manifest_spectrum,
@@ -112,3 +114,17 @@ def test_the_shipped_spectrum_is_piano_and_says_where_it_came_from():
     readme = Path(__file__).resolve().parents[2] / "src/tdpr/baselines/data/README.md"
     assert "CC BY-NC-SA 4.0" in readme.read_text()
     assert json.loads(spectrum.to_json())["provenance"] == dict(info)
+
+
+def test_the_shipped_file_is_what_to_json_writes():
+    shipped = resources.files("tdpr.baselines") / "data" / SHIPPED
+    assert shipped.read_text() == shipped_spectrum().to_json()
+
+
+def test_a_file_without_provenance_reads_with_an_empty_one(tmp_path):
+    body = json.loads(shipped_spectrum().to_json())
+    del body["provenance"]
+    (tmp_path / "s.json").write_text(json.dumps(body))
+    spectrum = read_spectrum(tmp_path / "s.json")
+    assert spectrum.provenance == {}
+    assert json.loads(spectrum.to_json())["provenance"] == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from fractions import Fraction
 
 import numpy as np
@@ -12,9 +14,12 @@ from tdpr.dsp.filters import (
     FILTER_TYPES,
     IIR_TYPES,
     Degradation,
+    IIRLowpass,
     apply_degradation,
+    check_degradation,
     design_sos,
     lowpass,
+    min_length,
     sample_degradation,
     stft_cut_bin,
 )
@@ -171,3 +176,86 @@ def test_minimum_lengths_are_enough():
     assert lowpass(np.ones(34), FS, "ellip", 3000.0, 10).shape == (34,)
     assert lowpass(np.ones(1025), FS, "stft", 3000.0).shape == (1025,)
     assert lowpass(np.ones(1), FS, "subsampling", 3000.0).shape == (1,)
+
+
+def test_silence_stays_silent():
+    for ftype in FILTER_TYPES:
+        assert not np.any(lowpass(np.zeros(4001), FS, ftype, 3000.0, 7)), ftype
+
+
+def test_output_does_not_depend_on_the_input_dtype():
+    x = np.random.default_rng(3).standard_normal(4001).astype(np.float32)
+    for ftype in FILTER_TYPES:
+        np.testing.assert_array_equal(
+            lowpass(x, FS, ftype, 3000.0, 7), lowpass(x.astype(np.float64), FS, ftype, 3000.0, 7)
+        )
+
+
+@pytest.mark.parametrize("ftype", IIR_TYPES)
+@pytest.mark.parametrize("order", [1, 2, 7])
+def test_min_length_is_what_sosfiltfilt_accepts(ftype, order):
+    # odd orders end in a first-order section, which sosfiltfilt pads less
+    degradation = Degradation(ftype, 3000.0, order)
+    needed = min_length(degradation, FS)
+    sos = design_sos(ftype, order, 3000.0, FS)
+    signal.sosfiltfilt(sos, np.ones(needed))
+    with pytest.raises(ValueError):
+        signal.sosfiltfilt(sos, np.ones(needed - 1))
+    check_degradation(degradation, FS, needed)
+    with pytest.raises(ValueError, match=f"at least {needed} samples"):
+        check_degradation(degradation, FS, needed - 1)
+
+
+def test_check_degradation_of_the_stft_cut_and_subsampling():
+    check_degradation(Degradation("stft", 3000.0), FS, 1025)
+    with pytest.raises(ValueError, match="at least 1025 samples"):
+        check_degradation(Degradation("stft", 3000.0), FS, 1024)
+    check_degradation(Degradation("subsampling", 3000.0), FS, 1)
+
+
+def test_designs_depend_only_on_cutoff_over_rate():
+    # normalised frequencies work: 0.1875 at fs = 1 is 3 kHz at 16 kHz
+    for ftype in IIR_TYPES:
+        np.testing.assert_allclose(
+            design_sos(ftype, 6, 0.1875, 1.0), design_sos(ftype, 6, 3000.0, FS), atol=1e-12
+        )
+        np.testing.assert_array_equal(
+            IIRLowpass(ftype).design(3000.0, 6, FS), design_sos(ftype, 6, 3000.0, FS)
+        )
+    assert stft_cut_bin(0.1875, 1.0) == stft_cut_bin(3000.0, FS)
+
+
+def test_cutoffs_up_to_nyquist_work_and_rates_must_be_positive():
+    x = np.random.default_rng(2).standard_normal(4001)
+    for ftype in FILTER_TYPES:
+        assert np.all(np.isfinite(lowpass(x, FS, ftype, 7900.0, 6))), ftype
+    with pytest.raises(ValueError, match="sample rate must be positive"):
+        lowpass(x, 0, "butter", 3000.0)
+    with pytest.raises(ValueError, match="Nyquist"):
+        stft_cut_bin(0.0, FS)
+
+
+def test_degradation_normalises_its_numbers():
+    # NumPy scalars become float and int, so a degradation serialises to JSON
+    degradation = Degradation("butter", np.float32(3000.0), np.int64(8))
+    assert type(degradation.cutoff_hz) is float and type(degradation.order) is int
+    json.dumps(dataclasses.asdict(degradation))
+    assert Degradation("butter", 3000.0, 1).order == 1
+    assert Degradation("butter", 3000.0, 20).order == 20
+
+
+def test_lowpass_default_order_is_8():
+    x = np.random.default_rng(4).standard_normal(4001)
+    np.testing.assert_array_equal(
+        lowpass(x, FS, "butter", 3000.0), lowpass(x, FS, "butter", 3000.0, 8)
+    )
+
+
+def test_sample_degradation_accepts_ranges_of_one_value():
+    rng = np.random.default_rng(0)
+    fixed = sample_degradation(rng, (3000.0, 3000.0), ("butter",), order_range=(1, 1))
+    assert fixed == Degradation("butter", 3000.0, 1)
+    low = sample_degradation(rng, (0.25, 0.25), ("butter",), order_range=(20, 20))
+    assert low == Degradation("butter", 0.25, 20)
+    with pytest.raises(ValueError, match="cutoff_range"):
+        sample_degradation(rng, cutoff_range=(0.0, 4000.0))

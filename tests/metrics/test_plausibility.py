@@ -137,3 +137,11 @@ def test_apd_ip_ranks_a_perfect_phase_retrieval_below_random():
     assert consistency_db(stft(flipped)).item() < -100
     ifd = if_deviation_distance(torch.stack([x, x]), torch.stack([flipped, scrambled]), FS, 2500)
     assert ifd[0] < 1e-3 * ifd[1]  # float round-off of the angle only
+
+
+def test_consistency_needs_a_re_analysis_longer_than_half_an_fft():
+    # (frames - 1) * hop samples: 3 frames give 512, too few to reflect-pad 512; 4 give 768
+    spec = stft(torch.randn(768, generator=torch.Generator().manual_seed(0)))
+    assert spec.shape[-1] == 4 and torch.isfinite(consistency_db(spec))
+    with pytest.raises(ValueError, match="too few"):
+        consistency_db(spec[..., :3])

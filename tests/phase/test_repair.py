@@ -12,7 +12,7 @@ from tdpr.dsp.phase import oracle_phase, td_pr
 from tdpr.dsp.stft import stft
 from tdpr.inference import repair_testset
 from tdpr.models import build_model
-from tdpr.phase.repair import cut_bin, repair
+from tdpr.phase.repair import cut_bin, repair, uniform_phase
 from tdpr.phase.study import phase_study, study_clip
 from tdpr.registry import PHASE_METRICS, PHASE_SOURCES
 
@@ -130,3 +130,30 @@ def test_griffinlim_from_its_own_consistent_phase_barely_moves_but_random_init_d
     assert (rand - clip).abs().max() > 1e-2 and c_rand > c_own
     with pytest.raises(ValueError, match="init must be"):
         repair(clip, "griffinlim", settings={"init": "zeros"})
+
+
+def test_other_stft_settings_and_a_batch_come_back_with_their_own_phase(clip):
+    batch = torch.stack([clip, 0.5 * clip])
+    z, consistency = repair(batch, "gt", reference=batch, n_fft=512, hop=128)
+    torch.testing.assert_close(z, batch, atol=1e-5, rtol=0)
+    assert consistency.shape == (2,) and (consistency < -60).all()
+
+
+def test_hf_band_keeps_the_phase_below_the_cutoff_at_another_fft_size(clip):
+    z, _ = repair(clip, "random", "hf", 3000, RATE, n_fft=2048, hop=512)
+    k = cut_bin(3000, RATE, 2048)
+    band = slice(k // 2, k - 16)  # above the tones and below the cutoff: the clip's noise
+    ref = stft(clip, 2048, 512)[band]
+    error = (stft(z, 2048, 512)[band] - ref).abs().square().sum() / ref.abs().square().sum()
+    assert error < 0.1
+
+
+def test_a_signal_of_half_an_fft_is_refused(clip):
+    with pytest.raises(ValueError, match="more than 512 samples"):
+        repair(clip[:512], "random")
+
+
+def test_uniform_phase_is_seeded():
+    phase = uniform_phase((3, 4), 5)
+    assert torch.equal(phase, uniform_phase((3, 4), 5))
+    assert not torch.equal(phase, uniform_phase((3, 4), 6))

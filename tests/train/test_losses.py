@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from tdpr.dsp.resample import downsample2
-from tdpr.train.losses import MRSTFTLoss, MultiResolutionWaveLoss, TDCNNLoss
+from tdpr.train.losses import LogSpectralLoss, MRSTFTLoss, MultiResolutionWaveLoss, TDCNNLoss
 
 T = 6000
 
@@ -117,3 +117,17 @@ def test_log_spectral_weight_must_not_be_negative():
     assert TrainConfig(lsd_weight=0).lsd_weight == 0
     with pytest.raises(ValueError, match="lsd_weight"):
         TrainConfig(lsd_weight=-1)
+
+
+def test_log_spectral_term_of_identical_signals_is_its_floor():
+    # sqrt(0 + 1e-6): finite, with a finite gradient, where a bare sqrt(0) has none
+    _, ref = signals()
+    est = ref.clone().requires_grad_(True)
+    term = LogSpectralLoss()(est, ref)
+    assert term.item() == pytest.approx(1e-3)
+    term.backward()
+    assert torch.isfinite(est.grad).all()
+
+
+def test_the_loss_keeps_no_state_for_a_checkpoint():
+    assert not TDCNNLoss(lsd_weight=1.0).state_dict()

@@ -1,0 +1,494 @@
+"""Mutation score of the modules that decide the paper's numbers (mutmut 3).
+
+Run: ``python bench/bench_mutation.py [--modules dsp/filters.py baselines/] [--limit 40]
+[--max-children 1] [--out results.md]`` (needs the ``mutation`` extra). Each module gets its own
+scratch copy of ``src/`` and ``tests/`` whose ``pyproject.toml`` carries a ``[tool.mutmut]``
+section that mutates only that module and runs only its fast tests; mutmut records which test
+reaches which function, so a mutant runs only the tests that call the function it changes.
+``--limit N`` draws N mutants per module with a fixed seed for a quick run. The script prints
+per module the mutants, killed, timeout, survived, no-test and equivalent counts and the killed
+share, then each survivor as a diff of the mutated line. A survivor listed in ``EQUIVALENT``
+(its mutated line must still match) counts as an equivalent mutant, not as a hole in the suite;
+a mutant that only rewords an exception's or a log call's message is not run but counted apart
+("message"). The killed share is killed plus timeout over the other mutants, equivalent ones
+left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import difflib
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path("src/tdpr")
+SEED = 0
+#: Fast tier only: the tiers conftest.py deselects by default, named explicitly.
+FAST_TIER = "not slow and not slurm and not browser and not cuda"
+
+#: Module (relative to src/tdpr; a folder ends in "/") -> the test files that cover it.
+MODULES: dict[str, list[str]] = {
+    "metrics/": ["tests/metrics", "tests/test_metrics.py"],
+    "evaluate.py": ["tests/test_evaluate.py"],
+    "phase/repair.py": ["tests/phase"],
+    "train/steps.py": ["tests/train/test_loop.py", "tests/baselines/test_levels.py"],
+    "train/losses.py": ["tests/train/test_losses.py"],
+    "dsp/filters.py": ["tests/dsp/test_filters.py"],
+    "report/tables.py": ["tests/report/test_tables.py"],
+    "baselines/": ["tests/baselines"],
+}
+
+#: Survivors that no test can kill: mutant name -> (its mutated line, why it changes nothing).
+#: The text must occur in a "+" line of the mutant's diff; an entry whose text no longer does
+#: (the function changed and mutmut renumbered its mutants) is reported as stale, not applied.
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    "tdpr.dsp.filters.x__stft_cut__mutmut_8": (
+        "batch = torch.from_numpy(np.ascontiguousarray(x, dtype=None).reshape(-1, x.shape[-1]))",
+        "the STFT cut then runs in float64, not float32: its float32 output moves by rounding only",
+    ),
+    "tdpr.dsp.filters.x__stft_cut__mutmut_10": (
+        "batch = torch.from_numpy(np.ascontiguousarray(x, ).reshape(-1, x.shape[-1]))",
+        "the STFT cut then runs in float64, not float32: its float32 output moves by rounding only",
+    ),
+    "tdpr.dsp.filters.x__stft_cut__mutmut_12": (
+        "np.ascontiguousarray(x, dtype=np.float32).reshape(-2, x.shape[-1])",
+        "NumPy infers a dimension given as any negative number, -2 as -1",
+    ),
+    "tdpr.dsp.filters.x__stft_cut__mutmut_23": (
+        "spec = stft(batch, STFT_N_FFT, STFT_HOP, )",
+        "reflect is the default pad_mode of tdpr.dsp.stft.stft",
+    ),
+    "tdpr.dsp.filters.x_apply_degradation__mutmut_40": (
+        "return impl.apply(x, design, fs).astype(np.float32, copy=None)",
+        "astype's copy flag only decides whether a new array is allocated, not its values",
+    ),
+    "tdpr.dsp.filters.x_apply_degradation__mutmut_42": (
+        "return impl.apply(x, design, fs).astype(np.float32, )",
+        "astype's copy flag only decides whether a new array is allocated, not its values",
+    ),
+    "tdpr.dsp.filters.x_apply_degradation__mutmut_49": (
+        "return impl.apply(x, design, fs).astype(np.float32, copy=True)",
+        "astype's copy flag only decides whether a new array is allocated, not its values",
+    ),
+    "tdpr.dsp.filters.x_apply_degradation__mutmut_45": (
+        "return impl.apply(x, design, None).astype(np.float32, copy=False)",
+        "no degradation's apply reads fs: its design already holds the rate",
+    ),
+    "tdpr.dsp.filters.x_design_sos__mutmut_19": (
+        'kw = {"btype": "LOW", "output": "sos", "fs": fs}',
+        "scipy lower-cases btype",
+    ),
+    "tdpr.dsp.filters.x_design_sos__mutmut_23": (
+        'kw = {"btype": "low", "output": "SOS", "fs": fs}',
+        "scipy lower-cases output",
+    ),
+    "tdpr.dsp.filters.xǁIIRLowpassǁapply__mutmut_6": (
+        "return signal.sosfiltfilt(sos, x, )",
+        "axis=-1 is sosfiltfilt's default",
+    ),
+    "tdpr.dsp.filters.xǁSubsamplingǁapply__mutmut_1": (
+        "if ratio > 1:  # within about 1/1000 of Nyquist: nothing to remove",
+        "at ratio 1 (up = down = 1) resample_poly returns a copy, as the early return does",
+    ),
+    "tdpr.dsp.filters.xǁSubsamplingǁapply__mutmut_2": (
+        "if ratio >= 2:  # within about 1/1000 of Nyquist: nothing to remove",
+        "the ratio never exceeds 1 (cutoff below Nyquist), and at 1 resample_poly returns a copy",
+    ),
+    "tdpr.dsp.filters.xǁSubsamplingǁapply__mutmut_16": (
+        "low = signal.resample_poly(x, up, down, axis=-1, )",
+        "the cached FIR is resample_poly's own default window, built once for speed",
+    ),
+    "tdpr.dsp.filters.xǁSubsamplingǁapply__mutmut_28": (
+        "return signal.resample_poly(low, down, up, axis=-1, )[..., : x.shape[-1]]",
+        "the cached FIR is resample_poly's own default window, built once for speed",
+    ),
+    "tdpr.dsp.filters.x_stft_cut_bin__mutmut_10": (
+        "math.floor(Fraction(STFT_N_FFT / 2 + 1) * Fraction(cutoff_hz)",
+        "2048 / 2 + 1 is 1025.0 exactly, and Fraction(1025.0) == Fraction(1025)",
+    ),
+    "tdpr.metrics.conventions.x__log__mutmut_2": (
+        "if base == 11:",
+        "for base 10 the general branch, log(x) / log(10), is log10(x) up to float rounding",
+    ),
+    "tdpr.metrics.plausibility.x_if_deviation_distance__mutmut_83": (
+        "zip(dev_ref, dev_est, mask, strict=None)",
+        "the three sequences are split from one batch: equal lengths, so strict never fires",
+    ),
+    "tdpr.train.losses.x__float32__mutmut_1": (
+        "return x if (x.dtype == torch.float32) and False else x.float()",
+        "Tensor.float() of a float32 tensor returns that very tensor",
+    ),
+    "tdpr.baselines.base.x_highpass__mutmut_15": (
+        'signal.butter(HIGHPASS_ORDER, edge, "HIGHPASS", fs=SAMPLE_RATE, output="sos")',
+        "scipy lower-cases btype",
+    ),
+    "tdpr.baselines.base.x_highpass__mutmut_17": (
+        'signal.butter(HIGHPASS_ORDER, edge, "highpass", fs=SAMPLE_RATE, output="SOS")',
+        "scipy lower-cases output",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁforward__mutmut_16": (
+        "data = x.detach().to(torch.float64).numpy()",
+        "the same for CPU tensors, the only ones the fast tier has; a CUDA input tells them apart"
+        " (tests/baselines/test_noisefill.py::test_a_cuda_input_comes_back_on_cuda, cuda tier)",
+    ),
+}
+
+KILLED = ("killed", "caught by type check")
+#: A mutant that only changes the text of a message raised or logged by these is not run but
+#: counted apart ("message"): it cannot change a number, and a test pinning every
+#: message's wording would be a copy of the code, not a check of it.
+LOG_METHODS = ("debug", "info", "warning", "error", "exception", "critical", "warn")
+
+
+@dataclass
+class Survivor:
+    name: str
+    function: str
+    status: str
+    diff: list[str]
+    #: None (a hole in the suite) or "equivalent: <reason>".
+    verdict: str | None = None
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+    survivors: list[Survivor] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    message: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    #: Wall seconds spent before the first mutant: copying, listing tests, the clean runs.
+    setup_s: float = 0.0
+
+    @property
+    def tested(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def equivalent(self) -> int:
+        return sum(s.verdict is not None for s in self.survivors)
+
+    @property
+    def share(self) -> float:
+        """Killed (timeouts included) over the mutants that are not equivalent."""
+        killed = sum(self.counts.get(k, 0) for k in (*KILLED, "timeout"))
+        return killed / max(1, self.tested - self.equivalent)
+
+    def full_estimate_s(self) -> float:
+        """Wall time of an unlimited run: the fixed overhead plus the mean mutant's time."""
+        if not self.tested:
+            return 0.0
+        per_mutant = (self.wall_s - self.setup_s) / self.tested
+        return self.setup_s + per_mutant * self.total
+
+
+def module_sources(module: str) -> list[Path]:
+    """The Python files of a module, relative to the repository root."""
+    path = PACKAGE / module
+    if module.endswith("/"):
+        return sorted(p.relative_to(ROOT) for p in (ROOT / path).rglob("*.py"))
+    return [path]
+
+
+def list_mutants(sources: list[Path]) -> tuple[list[str], int]:
+    """The mutants mutmut makes of these files, named as ``mutmut run`` names them, leaving out
+    those that only reword a message; and how many those are."""
+    from mutmut.mutation.file_mutation import mutate_file_contents
+    from mutmut.utils.format_utils import get_mutant_name, mangled_name_from_mutant_name
+
+    names, message = [], 0
+    for path in sources:
+        mutated = mutate_file_contents(str(path), (ROOT / path).read_text())
+        lines = mutated.code.splitlines()
+
+        def source(function: str, lines=lines, spans=mutated.line_span_by_function_name) -> str:
+            span = spans[function]
+            return textwrap.dedent("\n".join(lines[span.start - 1 : span.end]))
+
+        for name in mutated.mutant_names:
+            orig = source(mangled_name_from_mutant_name(name) + "__mutmut_orig")
+            if message_only(orig, source(name)):
+                message += 1
+            else:
+                names.append(get_mutant_name(path, name))
+    return names, message
+
+
+def mutmut_section(sources: list[Path], tests: list[str]) -> str:
+    def toml_list(items: list[str]) -> str:
+        return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+    return "\n".join(
+        [
+            "",
+            "[tool.mutmut]",
+            'source_paths = ["src"]',
+            f"only_mutate = {toml_list([str(p) for p in sources])}",
+            f"pytest_add_cli_args_test_selection = {toml_list(tests)}",
+            f'pytest_add_cli_args = ["-m", "{FAST_TIER}", "-p", "no:cacheprovider"]',
+            # torch is not fork-safe once it has run: fork each mutant from a clean server.
+            'process_isolation = "forkserver"',
+            "use_git_change_detection = false",
+            "",
+        ]
+    )
+
+
+def prepare_scratch(scratch: Path, sources: list[Path], tests: list[str]) -> None:
+    """A copy of src/ and tests/ plus a pyproject.toml that configures mutmut for one module."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "src", scratch / "src", ignore=ignore)
+    shutil.copytree(ROOT / "tests", scratch / "tests", ignore=ignore)
+    text = (ROOT / "pyproject.toml").read_text()
+    text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
+    (scratch / "pyproject.toml").write_text(text + mutmut_section(sources, tests))
+    # tests/conftest.py finds the shared data two folders above itself: mutants/tests/../..
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        (scratch / "shared").symlink_to(shared)
+
+
+def run_mutmut(
+    scratch: Path, names: list[str], max_children: int, threads: int
+) -> tuple[float, float]:
+    """Run ``mutmut run`` on the named mutants in the scratch copy.
+
+    Returns:
+        The CPU seconds it took and the wall seconds before it started on the mutants.
+    """
+    exe = Path(sys.executable).with_name("mutmut")
+    command = [str(exe), "run", "--max-children", str(max_children), *names]
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)
+    # Tests that start a Python subprocess import the mutated package too. The folder must exist
+    # before Python starts: a missing one is cached as unimportable, and mutmut puts the same
+    # path first on sys.path later.
+    (scratch / "mutants" / "src").mkdir(parents=True, exist_ok=True)
+    env["PYTHONPATH"] = str(scratch / "mutants" / "src")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start, setup = time.perf_counter(), 0.0
+    with open(scratch / "mutmut.log", "w") as log:
+        proc = subprocess.Popen(
+            command, cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, errors="replace",
+        )  # fmt: skip
+        for line in proc.stdout:
+            log.write(line)
+            if not setup and "Running mutation testing" in line:
+                setup = time.perf_counter() - start
+    returncode = proc.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if returncode != 0:
+        tail = (scratch / "mutmut.log").read_text(errors="replace").replace("\r", "\n")
+        sys.exit(f"mutmut failed (exit {returncode}) in {scratch}:\n{tail[-3000:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), setup
+
+
+@contextlib.contextmanager
+def cwd(path: Path):
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def function_sources(scratch: Path, name: str, path: Path) -> tuple[str, str]:
+    """The source of the function a mutant changes, before and after."""
+    import libcst as cst
+    from mutmut.mutation import diff_apply
+
+    with cwd(scratch):
+        functions = diff_apply.read_functions_from_index(name, path)
+        if functions is None:
+            module = diff_apply.read_mutants_module(path)
+            functions = (
+                diff_apply.read_original_function(module, name),
+                diff_apply.read_mutant_function(module, name),
+            )
+    orig, mutant = (cst.Module([f]).code.strip() for f in functions)
+    return orig, mutant
+
+
+def changed_lines(orig: str, mutant: str) -> list[str]:
+    """The removed and added lines of a mutant's diff."""
+    diff = difflib.unified_diff(orig.splitlines(), mutant.splitlines(), lineterm="", n=0)
+    return [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+class _Unsaid(ast.NodeTransformer):
+    """Drops the arguments of every raised exception and every log call."""
+
+    def visit_Raise(self, node: ast.Raise) -> ast.AST:
+        if isinstance(node.exc, ast.Call):
+            node.exc.args, node.exc.keywords = [], []
+        return self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS:
+            node.args, node.keywords = [], []
+        return self.generic_visit(node)
+
+
+def message_only(orig: str, mutant: str) -> bool:
+    """Whether a mutant changes nothing but the message of a raised exception or a log call."""
+    before, after = ast.parse(orig), ast.parse(mutant)
+    after.body[0].name = before.body[0].name  # the mutant's copy has its own name
+    if ast.dump(before) == ast.dump(after):
+        return False
+    return ast.dump(_Unsaid().visit(before)) == ast.dump(_Unsaid().visit(after))
+
+
+def collect(scratch: Path, module: str, sources: list[Path], names: list[str]) -> ModuleResult:
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+    from mutmut.utils.format_utils import orig_function_and_class_names_from_key
+
+    result = ModuleResult(module=module, total=0)
+    wanted = set(names)
+    for path in sources:
+        with cwd(scratch):
+            data = SourceFileMutationData(path=path)
+            data.load()
+        for name, code in sorted(data.exit_code_by_key.items()):
+            if name not in wanted:
+                continue
+            status = status_by_exit_code[code]
+            result.counts[status] = result.counts.get(status, 0) + 1
+            if status in (*KILLED, "timeout"):
+                continue
+            function, cls = orig_function_and_class_names_from_key(name)
+            diff = changed_lines(*function_sources(scratch, name, path))
+            survivor = Survivor(name, f"{cls}.{function}" if cls else function, status, diff)
+            if name in EQUIVALENT:
+                line, reason = EQUIVALENT[name]
+                if any(line in d for d in diff if d.startswith("+")):
+                    survivor.verdict = f"equivalent: {reason}"
+                else:
+                    result.stale.append(name)
+            result.survivors.append(survivor)
+    return result
+
+
+def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResult:
+    start = time.perf_counter()
+    sources = module_sources(module)
+    tests = [t for t in MODULES[module] if (ROOT / t).exists()]
+    names, message = list_mutants(sources)
+    chosen = names
+    if args.limit is not None and args.limit < len(names):
+        chosen = sorted(random.Random(SEED).sample(names, args.limit))
+    scratch = work / module.strip("/").replace("/", "_").removesuffix(".py")
+    scratch.mkdir(parents=True)
+    prepare_scratch(scratch, sources, tests)
+    print(f"{module}: {len(chosen)} of {len(names)} mutants, tests {' '.join(tests)}", flush=True)
+    listed = time.perf_counter() - start
+    cpu, setup = run_mutmut(scratch, chosen, args.max_children, 1) if chosen else (0.0, 0.0)
+    wall = time.perf_counter() - start
+    result = collect(scratch, module, sources, chosen) if chosen else ModuleResult(module, 0)
+    result.total, result.message, result.wall_s = len(names), message, wall
+    result.cpu_s, result.setup_s = cpu, listed + setup
+    return result
+
+
+def table(results: list[ModuleResult]) -> list[str]:
+    head = (
+        "| module | mutants (of) | killed | timeout | survived | no tests | other | message "
+        "| equivalent | killed share | wall s | CPU s | full run, est. min |"
+    )
+    rows = [head, "|" + "---|" * 13]
+    known = {*KILLED, "timeout", "survived", "no tests"}
+    for r in results:
+        c = r.counts
+        killed = sum(c.get(k, 0) for k in KILLED)
+        other = sum(n for k, n in c.items() if k not in known)
+        rows.append(
+            f"| {r.module} | {r.tested} ({r.total}) | {killed} | {c.get('timeout', 0)} "
+            f"| {c.get('survived', 0)} | {c.get('no tests', 0)} | {other} "
+            f"| {r.message} | {r.equivalent} | {100 * r.share:.0f} % "
+            f"| {r.wall_s:.0f} | {r.cpu_s:.0f} | {r.full_estimate_s() / 60:.0f} |"
+        )
+    return rows
+
+
+def survivor_lines(results: list[ModuleResult]) -> list[str]:
+    lines = []
+    for r in results:
+        for s in r.survivors:
+            lines.append(f"{r.module} {s.function} ({s.name}) [{s.verdict or s.status}]")
+            lines += [f"    {d}" for d in s.diff]
+        lines += [f"{r.module} stale EQUIVALENT entry: {name}" for name in r.stale]
+    return lines
+
+
+def markdown(results: list[ModuleResult], argv: list[str]) -> str:
+    from importlib.metadata import version
+
+    out = [
+        "# Mutation score",
+        "",
+        f"Command: `python bench/bench_mutation.py {' '.join(argv)}`  ",
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
+        f"{os.cpu_count()} cores; mutmut {version('mutmut')}, Python {platform.python_version()}",
+        "",
+        *table(results),
+        "",
+        "## Survivors",
+        "",
+    ]
+    for r in results:
+        for s in r.survivors:
+            out.append(f"- `{r.module}` `{s.function}` (`{s.name}`), {s.verdict or s.status}")
+            out += ["", "  ```diff"]
+            out += [f"  {d}" for d in s.diff] + ["  ```", ""]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", nargs="+", default=list(MODULES), choices=list(MODULES))
+    parser.add_argument("--max-children", type=int, default=1, help="mutmut worker processes")
+    parser.add_argument("--limit", type=int, help="mutants per module, drawn with a fixed seed")
+    parser.add_argument("--out", type=Path, help="write the table and survivors as Markdown")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="tdpr-mutation-"))
+    results = []
+    try:
+        for module in args.modules:
+            results.append(run_module(args, module, work))
+            print("\n".join(table(results[-1:])[2:]), flush=True)
+    finally:
+        if args.keep:
+            print(f"scratch copies kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(table(results)))
+    print("\n".join(survivor_lines(results)) or "no survivors")
+    if args.out:
+        args.out.write_text(markdown(results, sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
