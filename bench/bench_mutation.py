@@ -46,7 +46,12 @@ MODULES: dict[str, list[str]] = {
     "metrics/": ["tests/metrics", "tests/test_metrics.py"],
     "evaluate.py": ["tests/test_evaluate.py"],
     "phase/repair.py": ["tests/phase"],
-    "train/steps.py": ["tests/train/test_loop.py", "tests/baselines/test_levels.py"],
+    "train/steps.py": [
+        "tests/train/test_loop.py",
+        "tests/train/test_vocoder.py",
+        "tests/train/test_distributed.py",
+        "tests/baselines/test_levels.py",
+    ],
     "train/losses.py": ["tests/train/test_losses.py"],
     "dsp/filters.py": ["tests/dsp/test_filters.py"],
     "report/tables.py": ["tests/report/test_tables.py"],
