@@ -1,5 +1,7 @@
 """File-level evaluation: manifests paired by clip_id, tidy long CSV, errors that name clips."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,3 +91,70 @@ def test_conventions_become_metrics_of_their_own(tmp_path):
         assert values[clip, "lsd@tdpr"] == pytest.approx(values[clip, "lsd"], rel=1e-6)
         assert values[clip, "lsd_lf@tdpr"] == pytest.approx(values[clip, "lsd_lf"], rel=1e-6)
     assert len(pd.read_csv(out)) == 2 * (len(ALL_METRICS) + 4)
+
+
+@pytest.mark.parametrize("missing", ["estimate", "reference"])
+def test_a_clip_missing_on_one_side_only_is_an_error(tmp_path, missing):
+    """Either side lacking a clip is enough (not only both)."""
+    full = write_clips(tmp_path / "full", ["c0", "c1"], degrade=False)
+    short = write_clips(tmp_path / "short", ["c0"], degrade=True)
+    ref, est = (full, short) if missing == "estimate" else (short, full)
+    side = "no estimate for ['c1']" if missing == "estimate" else "no reference for ['c1']"
+    with pytest.raises(ValueError, match=re.escape(side)):
+        evaluate_system(ref, est, "input", 2500, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_estimate_with_nan_samples_is_named(tmp_path):
+    """NaN in the estimate (a float file) is refused, naming that file, not the reference."""
+    import soundfile as sf
+
+    write_pcm16(tmp_path / "ref.wav", np.full(FS, 0.1), FS)
+    bad = np.full(FS, 0.1, dtype=np.float32)
+    bad[100] = np.nan
+    sf.write(tmp_path / "est.wav", bad, FS, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"est\.wav"):
+        load_pair(tmp_path / "ref.wav", tmp_path / "est.wav")
+
+
+def test_the_rate_asked_is_checked_when_metrics_are_computed(tmp_path):
+    write_pcm16(tmp_path / "ref.wav", np.random.default_rng(0).standard_normal(8000) * 0.1, 8000)
+    pairs = [("c0", tmp_path / "ref.wav", tmp_path / "ref.wav")]
+    with pytest.raises(AudioError, match="expected 16000"):
+        compute_metrics_table(pairs, "input", 2500, sample_rate=16000)
+
+
+def test_gather_tables_concatenates_and_means_per_system_cutoff_and_metric(tmp_path):
+    """The summary the tables read: mean, std and count over clips, NaN left out; cutoffs that
+    are whole numbers become integers; rows sorted by system, cutoff, metric and clip."""
+    from tdpr.evaluate import gather_tables
+
+    a = pd.DataFrame(
+        {
+            "model": "seanet", "variant": "plain", "cutoff": 2500.0, "clip": ["c1", "c0", "c2"],
+            "metric": "lsd", "value": [1.0, 3.0, np.nan],
+        }
+    )  # fmt: skip
+    b = pd.DataFrame(
+        {
+            "model": "input", "variant": "plain", "cutoff": 4000.0, "clip": ["c0", "c1"],
+            "metric": ["lsd", "lsd"], "value": [2.0, 4.0],
+        }
+    )  # fmt: skip
+    a.to_csv(tmp_path / "a.csv", index=False)
+    b.to_csv(tmp_path / "b.csv", index=False)
+    summary = gather_tables(
+        [tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "m.csv", tmp_path / "s.csv"
+    )
+    assert summary.equals(pd.read_csv(tmp_path / "s.csv"))
+    rows = summary.set_index(["model", "cutoff"])
+    assert rows.loc[("seanet", 2500), ["mean", "n_clips"]].tolist() == [2.0, 2]
+    assert rows.loc[("seanet", 2500), "std"] == pytest.approx(np.sqrt(2.0))
+    assert rows.loc[("input", 4000), ["mean", "n_clips"]].tolist() == [3.0, 2]
+    long = pd.read_csv(tmp_path / "m.csv", dtype={"clip": str})
+    assert long["cutoff"].dtype.kind == "i" and len(long) == 5
+    assert list(zip(long["model"], long["clip"], strict=True)) == [
+        ("input", "c0"), ("input", "c1"), ("seanet", "c0"), ("seanet", "c1"), ("seanet", "c2"),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="no metric tables"):
+        gather_tables([], tmp_path / "m2.csv", tmp_path / "s2.csv")

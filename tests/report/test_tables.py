@@ -16,6 +16,7 @@ from tdpr.report.tables import (
     ALTERS_BAND_NOTE,
     TableInputError,
     extended_table,
+    latex_escape,
     system_order,
     table1,
     table1_systems,
@@ -416,3 +417,46 @@ def test_table1_shows_the_variants_it_is_given(metrics):
     for wrong in (["gtphase"], ["nothing"], []):
         with pytest.raises(TableInputError, match="Table 1 variants"):
             table1(both, PARAMS, ["seanet"], CUTOFFS, variants=wrong)
+
+
+def test_every_format_shows_each_cell_with_its_decimals_and_a_dash_where_none(metrics, tmp_path):
+    """The extended table as written: a missing value is '-' (LaTeX '--'); each metric keeps its
+    own decimals (LSD 2, SI-SDR 1, radians 3); every LaTeX row has one cell per column and ends
+    its line; the header takes the index names; the caption is one line."""
+    table = extended_table(metrics)
+    table.loc[("all", "Demucs"), "LSD-HF"] = np.nan
+    paths = [tmp_path / f"extended.{ext}" for ext in ("csv", "md", "tex")]
+    write_extended_table(table, *paths, convention=CONVENTION)
+    md, tex = (p.read_text(encoding="utf-8") for p in paths[1:])
+    cells = md_cells(md, n_index=2)
+    assert cells[("all", "Demucs", "LSD-HF")] == "-"
+    shown = {k: v.strip("*").rstrip(ALTERS_BAND_MARK) for k, v in cells.items()}
+    for column, decimals in (("LSD", 2), ("SI-SDR (dB)", 1), ("IP-HF (rad)", 3)):
+        text = shown[("all", "SEANet", column)]
+        assert len(text.split(".")[1]) == decimals, (column, text)
+        assert float(text) == pytest.approx(table.loc[("all", "SEANet"), column], abs=10**-decimals)
+    lines = tex.splitlines()
+    assert sum(line.startswith(r"\caption{") for line in lines) == 1
+    assert next(line for line in lines if line.startswith(r"\caption{")).endswith("}")
+    top, mid = lines.index(r"\toprule"), lines.index(r"\midrule")
+    bottom = lines.index(r"\bottomrule")
+    header = lines[top + 1 : mid]
+    assert header == [" & ".join(["Cutoff", "System", *map(latex_escape, table.columns)]) + r" \\"]
+    body = [line for line in lines[mid + 1 : bottom] if line != r"\midrule"]
+    assert len(body) == len(table)
+    for line in body:
+        assert line.endswith(r" \\")
+        assert line.replace(r"\&", "").count("&") == 1 + len(table.columns)
+    demucs = body[list(table.index).index(("all", "Demucs"))].removesuffix(r" \\").split(" & ")
+    assert demucs[1] == "Demucs" and demucs[2 + list(table.columns).index("LSD-HF")] == "--"
+
+
+def test_latex_caption_is_one_paragraph_with_its_notes(tmp_path):
+    """A blank line inside \\caption is a LaTeX error: the caption and the notes under Table 1
+    ("nothing is bold there") are one line of the .tex file."""
+    *_, tex = written_table1(tmp_path, small_metrics())
+    lines = tex.splitlines()
+    caption = [line for line in lines if line.startswith(r"\caption{")]
+    assert len(caption) == 1 and caption[0].endswith("}")
+    assert "nothing is bold there" in caption[0] and "LSD per input bandwidth" in caption[0]
+    assert lines[lines.index(caption[0]) + 1].startswith(r"\begin{tabular}")
