@@ -137,7 +137,7 @@ def test_gather_tables_concatenates_and_means_per_system_cutoff_and_metric(tmp_p
     )  # fmt: skip
     b = pd.DataFrame(
         {
-            "model": "input", "variant": "plain", "cutoff": 4000.0, "clip": ["c0", "c1"],
+            "model": "input", "variant": "plain", "cutoff": 4000.0, "clip": ["007", "010"],
             "metric": ["lsd", "lsd"], "value": [2.0, 4.0],
         }
     )  # fmt: skip
@@ -153,8 +153,9 @@ def test_gather_tables_concatenates_and_means_per_system_cutoff_and_metric(tmp_p
     assert rows.loc[("input", 4000), ["mean", "n_clips"]].tolist() == [3.0, 2]
     long = pd.read_csv(tmp_path / "m.csv", dtype={"clip": str})
     assert long["cutoff"].dtype.kind == "i" and len(long) == 5
+    # clip ids stay text: "007" is not the number 7
     assert list(zip(long["model"], long["clip"], strict=True)) == [
-        ("input", "c0"), ("input", "c1"), ("seanet", "c0"), ("seanet", "c1"), ("seanet", "c2"),
+        ("input", "007"), ("input", "010"), ("seanet", "c0"), ("seanet", "c1"), ("seanet", "c2"),
     ]  # fmt: skip
     with pytest.raises(ValueError, match="no metric tables"):
         gather_tables([], tmp_path / "m2.csv", tmp_path / "s2.csv")
