@@ -134,7 +134,8 @@ def main() -> None:
             write_json(args, gpu, figures)
             # the vocoder trains in fp32 only: its figure goes in the first mode's column
             cells = [f"{rate:.2f} steps/s", *[""] * (len(modes) - 1)]
-            print(f"| tfgan (batch {batch} x {samples / 16000:g} s) | | " + " | ".join(cells) + " |")
+            row = f"| tfgan (batch {batch} x {samples / 16000:g} s) | | "
+            print(row + " | ".join(cells) + " |")
             continue
         kwargs = TINY[name] if args.tiny else SMALL[name] if args.small else {}
         params = count_parameters(build_model(name, **kwargs))
