@@ -310,10 +310,11 @@ def plot_spectrograms(
         })  # fmt: skip
     data = pd.DataFrame(rows)
     written = write_figure_data(data, out)
+    panels = data.set_index("system")
     with styled("white"):
         fig, axes, placed = _grid(db, (3.2, 2.0))
         for key, ax in placed.items():
-            row = data.set_index("system").loc[key]
+            row = panels.loc[key]
             extent = (row.time_min_s, row.time_max_s, row.freq_min_hz / 1e3, row.freq_max_hz / 1e3)
             image = ax.imshow(db[key], origin="lower", aspect="auto", extent=extent, cmap="magma")
             image.set_clim(row.db_min, row.db_max)
@@ -415,7 +416,7 @@ def phase_metrics_data(
     rows = _with_system(metrics[metrics["metric"].isin(names)])
     rows = rows[np.isfinite(rows["value"])]
     order = system_order(rows["system"])
-    ranks = {"metric": {n: i for i, n in enumerate(names)}, "system": _ranks(order)}
+    ranks = {"metric": _ranks(names), "system": _ranks(order)}
     data = _summarise(rows, ["metric", "system"], seed)
     data = data.sort_values(["metric", "system"], key=lambda c: c.map(ranks[c.name]))
     data = data.reset_index(drop=True)
