@@ -245,3 +245,38 @@ def test_train_command(manifests, tmp_path, caplog):
     assert "train | already finished: epoch 1, step 1" in caplog.text
     argv[argv.index("seanet")] = "demucs"
     assert main(argv) == 2  # not configured
+
+
+def test_each_step_of_a_rank_scales_its_loss_to_the_global_batch(tmp_path, monkeypatch):
+    """Rank 0 of 2, faked in one process (DDP's wrapper left out): 7 items in global batches
+    of 4 give this rank items [0, 2] then [4, 6]; the global batches hold 4 then 3 items, so its
+    two steps weigh 4 and 3 and scale their mean loss by 2*2/4 = 1 and 2*2/3 (the factor DDP's
+    gradient mean needs to give the global batch's mean)."""
+    from tdpr.train import steps
+
+    monkeypatch.setattr(steps.distributed, "rank", lambda: 0)
+    monkeypatch.setattr(steps.distributed, "world_size", lambda: 2)
+    monkeypatch.setattr(steps, "DistributedDataParallel", lambda model, device_ids: model)
+    train = write_manifest(tmp_path, "train", 7, 0)
+    valid = write_manifest(tmp_path, "validation", 2, 10)
+    cfg = TrainConfig.from_dict({**QUICK, "batch_size": 4})
+    train_set, valid_set = build_datasets(cfg, train, valid)
+    torch.manual_seed(0)
+    model, loss_fn = nn.Conv1d(1, 1, 9, padding=4), TDCNNLoss()
+    task = RegressionTask(model, loss_fn, train_set, valid_set, cfg, "cpu")
+
+    batches = list(task.batches(1, 0))
+    assert [len(clean) for _, clean in batches] == [2, 2]
+    first = train_set[0][1]
+    assert torch.equal(batches[0][1][0], first)  # item 0 comes first, as the sampler orders
+    for (degraded, clean), weight, scale in zip(batches, (4, 3), (1.0, 4 / 3), strict=True):
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        probe = nn.Conv1d(1, 1, 9, padding=4)
+        probe.load_state_dict(before)
+        loss, _ = loss_fn(probe(degraded), clean)
+        (loss * scale).backward()
+        result = task.step((degraded, clean), 0)
+        assert result.weight == weight
+        for p, q in zip(model.parameters(), probe.parameters(), strict=True):
+            torch.testing.assert_close(p.grad, q.grad)
+    assert task._global_sizes == []  # every global batch's size used once, in order

@@ -68,6 +68,11 @@ def test_vocoder_model_file_vocodes_and_rejects_changed_settings(manifests, tmp_
     model = load_model(_train(manifests, tmp_path, steps=2))
     y = 0.1 * torch.randn(1, 1, 5000)
     assert model.vocode(y).shape == y.shape
+    # The training state's names are part of its file format: a state written by an earlier
+    # release must resume under them.
+    state = torch.load(tmp_path / "work" / "checkpoint.pt", weights_only=True)
+    assert list(state["modules"]) == ["generator", "msd", "fd"]
+    assert list(state["optimizers"]) == ["generator", "discriminators"]
     changed = r"another training config \(adv_start_step: 2 -> 200000; batch_size: 2 -> 1"
     with pytest.raises(ValueError, match=changed):
         train_vocoder(

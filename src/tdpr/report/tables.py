@@ -583,7 +583,7 @@ def _bold_mask(
     for group, block in groups:
         labels = block.index.get_level_values(-1)
         for column, direction in best.items():
-            shown = pd.to_numeric(block[column], errors="coerce").round(decimals[column])
+            shown = block[column].astype(float).round(decimals[column])
             score = shown if direction == BOLD_LOWER else -shown  # lower is better from here
             top = score[labels.isin(contenders)].dropna()
             if top.empty:
