@@ -13,7 +13,7 @@ from tdpr.dsp.stft import stft
 from tdpr.inference import repair_testset
 from tdpr.models import build_model
 from tdpr.phase.repair import cut_bin, repair, uniform_phase
-from tdpr.phase.study import phase_study, study_clip
+from tdpr.phase.study import phase_study, study_clip, study_clip_at
 from tdpr.registry import PHASE_METRICS, PHASE_SOURCES
 
 TINY_VOCODER = {"mult": 8, "n_residual_layers": 1}
@@ -108,17 +108,53 @@ def test_phase_study_writes_tidy_rows_for_every_source_and_band(tmp_path, clip, 
     from tdpr.train.checkpoint import save_model
 
     save_model(model, "tfgan", TINY_VOCODER, vocoder, {})
+    outputs = {3000: tmp_path / "3000.csv", 4000.0: tmp_path / "4000.csv"}
     table = phase_study(
-        tmp_path / "ref.csv", 3000, tmp_path / "study.csv", ["vocoder", "griffinlim"],
-        ["full", "hf"], vocoder_path=model, settings=FAST, device="cpu",
+        tmp_path / "ref.csv", outputs, ["vocoder", "griffinlim"], ["full", "hf"],
+        vocoder_path=model, settings=FAST, device="cpu",
     )  # fmt: skip
     assert set(table["model"]) == {"reference"}
     assert set(table["variant"]) == {
         "tdpr", "griffinlim_full", "random_full", "vocoder_hf", "griffinlim_hf", "random_hf",
     }  # fmt: skip
-    assert pd.read_csv(tmp_path / "study.csv").shape == table.shape
+    for cutoff, path in outputs.items():
+        written = pd.read_csv(path)
+        assert set(written["cutoff"]) == {cutoff}
+        expected = table[table["cutoff"] == cutoff].reset_index(drop=True)
+        pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+    assert len(table) == 2 * len(pd.read_csv(outputs[3000]))
     with pytest.raises(ValueError, match="would be exact"):
-        phase_study(tmp_path / "ref.csv", 3000, tmp_path / "s2.csv", ["gt"], ["full"])
+        phase_study(tmp_path / "ref.csv", {3000: tmp_path / "s2.csv"}, ["gt"], ["full"])
+    with pytest.raises(ValueError, match="at least one cutoff"):
+        phase_study(tmp_path / "ref.csv", {}, ["griffinlim"], ["full"])
+    assert not (tmp_path / "s2.csv").exists()
+
+
+def test_a_study_at_several_cutoffs_equals_one_study_per_cutoff(clip, vocoder):
+    """Full-band reconstructions are built once and scored at every cutoff; hf ones per cutoff:
+    the numbers are those of a study run at each cutoff alone."""
+    sources, bands = ["vocoder", "griffinlim"], ["full", "hf"]
+    kwargs = {"vocoder": vocoder, "settings": FAST, "seed": 3}
+    together = study_clip_at(clip, [2500, 4000], sources, bands, **kwargs)
+    assert list(together) == [2500.0, 4000.0]
+    for cutoff, rows in together.items():
+        alone = study_clip(clip, cutoff, sources, bands, **kwargs)
+        assert [(s, b) for s, b, _ in rows] == [(s, b) for s, b, _ in alone]
+        for (source, band, values), (_, _, single) in zip(rows, alone, strict=True):
+            assert values == pytest.approx(single, rel=1e-6, abs=1e-9), (cutoff, source, band)
+    # the cutoff matters where it should: hf keeps more true phase at 4 kHz than at 2.5 kHz,
+    # and every band-limited metric is measured above its own cutoff
+    hf = {
+        c: dict(((s, b), v) for s, b, v in rows)[("griffinlim", "hf")]
+        for c, rows in together.items()
+    }
+    assert hf[4000.0]["apd_ip"] < hf[2500.0]["apd_ip"]
+    full = {
+        c: dict(((s, b), v) for s, b, v in rows)[("griffinlim", "full")]
+        for c, rows in together.items()
+    }
+    assert full[4000.0]["apd_ip"] == full[2500.0]["apd_ip"]  # a full-band metric: one build
+    assert full[4000.0]["lsd_hf"] != full[2500.0]["lsd_hf"]
 
 
 def test_griffinlim_from_its_own_consistent_phase_barely_moves_but_random_init_does(clip):

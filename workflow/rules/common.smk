@@ -360,7 +360,7 @@ def get_study_inputs(wildcards):
 def get_study_params(wildcards):
     """Keyword arguments of tdpr.phase.study.phase_study (besides paths)."""
     return {
-        "cutoff_hz": float(wildcards.cutoff),
+        "cutoffs": [float(c) for c in CUTOFFS],
         "sources": STUDY_SOURCES,
         "bands": PHASE["bands"],
         "settings": {s: PHASE[s] for s in ("griffinlim", "pghi")},

@@ -77,14 +77,15 @@ rule make_conventions_table:
 
 
 rule study_phase_sources:
-    """The phase-source study at one cutoff: the ground truth's magnitude with each source's
-    phase (and a random one), in each band, scored against the ground truth."""
+    """The phase-source study at every cutoff: the ground truth's magnitude with each source's
+    phase (and a random one), in each band, scored against the ground truth. One job: its
+    full-band reconstructions do not depend on the cutoff, so each is built once."""
     input:
         unpack(get_study_inputs),
     output:
-        table="results/phase_study/{cutoff}.csv",
+        tables=expand("results/phase_study/{cutoff}.csv", cutoff=CUTOFFS),
     log:
-        "logs/study_phase_sources/{cutoff}.log",
+        "logs/study_phase_sources.log",
     conda:
         "../../envs/tdpr.yaml"
     threads: 2

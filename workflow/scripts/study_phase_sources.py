@@ -1,4 +1,4 @@
-"""Snakemake wrapper of rule study_phase_sources: the phase-source study at one cutoff."""
+"""Snakemake wrapper of rule study_phase_sources: the phase-source study at every cutoff."""
 
 from typing import TYPE_CHECKING
 
@@ -13,9 +13,11 @@ from tdpr.runlog import log_to
 
 log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
+params = dict(snakemake.params.study)
+cutoffs = params.pop("cutoffs")
 phase_study(
     reference_manifest=snakemake.input.reference,
-    out_csv=snakemake.output.table,
+    out_csvs=dict(zip(cutoffs, snakemake.output.tables, strict=True)),
     vocoder_path=snakemake.input.get("vocoder"),
-    **snakemake.params.study,
+    **params,
 )
