@@ -35,9 +35,8 @@ def test_unrelated_phase_scores_at_chance_level():
     assert 1.0 < d["apd_gd"].item() < d["apd_ip"].item()
 
 
-def numpy_reference(ref: np.ndarray, est: np.ndarray) -> dict:
+def numpy_reference(ref: np.ndarray, est: np.ndarray, n_fft: int = 2048, hop: int = 512) -> dict:
     """The definitions written out with AP-BWE's difference matrices, on frames × bins."""
-    n_fft, hop = 2048, 512
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
 
     def spec(x):  # (frames, bins)
@@ -87,3 +86,59 @@ def test_lengths_are_cut_to_the_shorter_and_bad_input_is_refused():
         apbwe.apd_gd(x, torch.full_like(x, math.nan))
     with pytest.raises(ValueError, match=r"\(T,\) or \(B, T\)"):
         apbwe.apd_iaf(x[None, None], x[None, None])
+
+
+def test_each_function_at_other_stft_settings_and_on_a_batch_matches_the_definitions():
+    """The plain functions pass n_fft and hop on and keep the items of a batch apart; mixed
+    dtypes are compared in the wider."""
+    x = torch.stack([noise(6, 9000), noise(7, 9000)]).double()
+    y = torch.stack([(x[0] + 0.05 * noise(8, 9000).double()).roll(5), x[1].roll(40)])
+    functions = {"apd_ip": apbwe.apd_ip, "apd_iaf": apbwe.apd_iaf, "apd_gd": apbwe.apd_gd}
+    functions["lsd"] = apbwe.lsd
+    for n_fft, hop in ((1024, 256), (512, 200)):
+        pairs = zip(x, y, strict=True)
+        expected = [numpy_reference(a.numpy(), b.numpy(), n_fft, hop) for a, b in pairs]
+        together = apbwe.phase_distances(x, y, n_fft, hop)
+        for name, function in functions.items():
+            got = function(x, y, n_fft, hop)
+            assert got.shape == (2,), name
+            for i in range(2):
+                assert got[i].item() == pytest.approx(expected[i][name], rel=1e-9), (name, i)
+                if name != "lsd":
+                    assert together[name][i].item() == got[i].item()
+    mixed = apbwe.phase_distances(x[0].float(), y[0], 1024, 256)
+    wide = apbwe.phase_distances(x[0].float().double(), y[0], 1024, 256)
+    for name in ("apd_ip", "apd_iaf", "apd_gd"):
+        assert mixed[name].dtype == torch.float64 and torch.equal(mixed[name], wide[name])
+    assert torch.equal(apbwe.lsd(x[0].float(), y[0]), apbwe.lsd(x[0].float().double(), y[0]))
+
+
+def test_the_phase_metrics_share_one_pair_of_stfts(monkeypatch):
+    """APD-IP, -IAF and -GD of one context come from one call of phase_distances."""
+    from tdpr.metrics import compute_all
+
+    calls = []
+    real = apbwe.phase_distances
+    monkeypatch.setattr(apbwe, "phase_distances", lambda *a: calls.append(1) or real(*a))
+    x, y = noise(9), noise(9) + 0.1 * noise(10)
+    values = compute_all(x, y, 3000, FS, names=["apd_ip", "apd_iaf", "apd_gd"])
+    assert len(calls) == 1
+    expected = real(x[None], y[None])
+    assert values == {k: pytest.approx(v.item(), rel=1e-6) for k, v in expected.items()}
+
+
+def test_errors_name_the_side_and_the_boundary_of_too_short():
+    x = noise(11)
+    with pytest.raises(ValueError, match="^reference holds NaN"):
+        apbwe.lsd(torch.full_like(x, math.nan), x)
+    with pytest.raises(ValueError, match="^estimate holds NaN"):
+        apbwe.lsd(x, torch.full_like(x, math.nan))
+    with pytest.raises(ValueError, match="^reference must be a float tensor"):
+        apbwe.lsd(torch.ones(4000, dtype=torch.int32), x)
+    with pytest.raises(ValueError, match="^estimate must be a float tensor"):
+        apbwe.lsd(x, torch.ones(4000, dtype=torch.int32))
+    with pytest.raises(ValueError, match="shapes do not match"):  # same rank, other batch
+        apbwe.lsd(torch.stack([x, x]), torch.stack([x, x, x]))
+    with pytest.raises(ValueError, match="too short"):
+        apbwe.lsd(x[:512], x[:512], 1024, 256)
+    assert apbwe.lsd(x[:513], x[:513], 1024, 256).item() == 0.0

@@ -64,16 +64,17 @@ def consistency_db(C: torch.Tensor, n_fft: int = N_FFT, hop: int = HOP) -> torch
     return 10 * torch.log10(error / norm)
 
 
-def if_deviation(spec: torch.Tensor, hop: int, n_fft: int) -> torch.Tensor:
+def if_deviation(spec: torch.Tensor, hop: int, n_fft: int, first_bin: int = 0) -> torch.Tensor:
     """IF deviation from the bin centre, ``f(φ[n] - φ[n-1] - 2π·k·hop/n_fft)``, in radians.
 
     Args:
-        spec: complex ``(..., F, N)``.
+        spec: complex ``(..., F, N)``, rows ``first_bin, first_bin + 1, ...`` of an STFT (the
+            nominal advance is that of each row's own bin ``k``).
 
     Returns:
         ``(..., F, N - 1)`` in ``[-π, π]``.
     """
-    k = torch.arange(spec.shape[-2], device=spec.device, dtype=spec.real.dtype)
+    k = first_bin + torch.arange(spec.shape[-2], device=spec.device, dtype=spec.real.dtype)
     nominal = (2 * math.pi * hop / n_fft) * k[:, None]
     return anti_wrap(spec.angle().diff(dim=-1) - nominal)
 
@@ -119,7 +120,7 @@ def if_deviation_distance(
     ref_spec, est_spec = ref_spec[..., k:, :], est_spec[..., k:, :]
     loud = ref_spec.abs() > peak * 10 ** (-range_db / 20)
     mask = loud[..., 1:] & loud[..., :-1]
-    dev_ref, dev_est = if_deviation(ref_spec, hop, n_fft), if_deviation(est_spec, hop, n_fft)
+    dev_ref, dev_est = (if_deviation(s, hop, n_fft, first_bin=k) for s in (ref_spec, est_spec))
     if ref.ndim == 1:
         return _masked_w1(dev_ref, dev_est, mask)
     return torch.stack(
