@@ -159,3 +159,88 @@ def test_gather_tables_concatenates_and_means_per_system_cutoff_and_metric(tmp_p
     ]  # fmt: skip
     with pytest.raises(ValueError, match="no metric tables"):
         gather_tables([], tmp_path / "m2.csv", tmp_path / "s2.csv")
+
+
+def test_gathered_files_hold_the_columns_only_and_keep_model_and_variant_text(tmp_path):
+    """Model and variant names that look like numbers stay text ("2", "007"), and neither CSV
+    gets an index column."""
+    from tdpr.evaluate import gather_tables
+
+    frame = pd.DataFrame(
+        {
+            "model": ["2", "2"], "variant": ["007", "007"], "cutoff": 2500.0, "clip": ["a", "b"],
+            "metric": "lsd", "value": [1.0, 2.0],
+        }
+    )  # fmt: skip
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    summary = gather_tables([tmp_path / "t.csv"], tmp_path / "m.csv", tmp_path / "s.csv")
+    assert summary[["model", "variant"]].values.tolist() == [["2", "007"]]
+    assert pd.read_csv(tmp_path / "m.csv").columns.tolist() == list(COLUMNS)
+    assert pd.read_csv(tmp_path / "s.csv").columns.tolist() == [
+        "model", "variant", "cutoff", "metric", "mean", "std", "n_clips",
+    ]  # fmt: skip
+
+
+def test_a_reference_with_nan_samples_is_named(tmp_path):
+    import soundfile as sf
+
+    bad = np.full(FS, 0.1, dtype=np.float32)
+    bad[7] = np.nan
+    sf.write(tmp_path / "ref.wav", bad, FS, subtype="FLOAT")
+    write_pcm16(tmp_path / "est.wav", np.full(FS, 0.1), FS)
+    with pytest.raises(AudioError, match=r"ref\.wav"):
+        load_pair(tmp_path / "ref.wav", tmp_path / "est.wav")
+
+
+def test_recorded_values_settings_and_rate_reach_every_clips_metrics(tmp_path, monkeypatch):
+    """A manifest's consistency_db column becomes each clip's consistency metric; the STFT
+    settings and the files' own rate (22.05 kHz here) reach the metrics; ViSQOL only when
+    asked (its package replaced by a recorder: the real one runs in the slow tier)."""
+    import sys
+    import types
+
+    from tdpr.metrics import compute_all
+
+    rate = 22050
+    rows = []
+    for side in ("ref", "est"):
+        for i, clip in enumerate(("c0", "c1")):
+            x = np.random.default_rng(i).standard_normal(rate) * 0.05
+            if side == "est":
+                x = sosfiltfilt(butter(8, 3000, fs=rate, output="sos"), x)
+            write_pcm16(tmp_path / side / f"{clip}.wav", x, rate)
+            rows.append({"side": side, "clip_id": clip, "path": f"{side}/{clip}.wav"})
+    frame = pd.DataFrame(rows)
+    frame[frame.side == "ref"].drop(columns="side").to_csv(tmp_path / "ref.csv", index=False)
+    est = frame[frame.side == "est"].drop(columns="side").assign(consistency_db=[-12.5, -30.0])
+    est.to_csv(tmp_path / "est.csv", index=False)
+
+    api = types.ModuleType("visqol")
+    api.VisqolApi = type(
+        "VisqolApi", (), {
+            "create": lambda self, mode: None,
+            "measure_from_arrays": lambda self, r, e, sample_rate: types.SimpleNamespace(moslqo=4.2),
+        },
+    )  # fmt: skip
+    monkeypatch.setitem(sys.modules, "visqol", api)
+
+    kwargs = {"n_fft": 512, "hop": 128}
+    table = evaluate_system(
+        tmp_path / "ref.csv", tmp_path / "est.csv", "seanet_tdpr", 3000, tmp_path / "o.csv",
+        visqol=True, **kwargs,
+    )  # fmt: skip
+    values = table.set_index(["clip", "metric"])["value"]
+    assert values[("c0", "consistency")] == -12.5 and values[("c1", "consistency")] == -30.0
+    assert values[("c0", "visqol")] == 4.2
+    for i, clip in enumerate(("c0", "c1")):
+        ref, est_audio = (
+            __import__("soundfile").read(tmp_path / side / f"{clip}.wav")[0]
+            for side in ("ref", "est")
+        )
+        expected = compute_all(ref, est_audio, 3000, rate, **kwargs)
+        for name in ("lsd", "lsd_hf", "lsd_lf", "ifd_w1_hf", "phase_ip_hf"):
+            assert values[(clip, name)] == pytest.approx(expected[name], rel=1e-5), (clip, name)
+    plain = evaluate_system(
+        tmp_path / "ref.csv", tmp_path / "est.csv", "seanet_tdpr", 3000, tmp_path / "p.csv"
+    )
+    assert "visqol" not in set(plain["metric"]) and "lsd_hf" in set(plain["metric"])
