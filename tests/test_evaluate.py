@@ -215,13 +215,15 @@ def test_recorded_values_settings_and_rate_reach_every_clips_metrics(tmp_path, m
     est = frame[frame.side == "est"].drop(columns="side").assign(consistency_db=[-12.5, -30.0])
     est.to_csv(tmp_path / "est.csv", index=False)
 
+    class VisqolApi:
+        def create(self, mode: str) -> None:
+            pass
+
+        def measure_from_arrays(self, ref, est, sample_rate):
+            return types.SimpleNamespace(moslqo=4.2)
+
     api = types.ModuleType("visqol")
-    api.VisqolApi = type(
-        "VisqolApi", (), {
-            "create": lambda self, mode: None,
-            "measure_from_arrays": lambda self, r, e, sample_rate: types.SimpleNamespace(moslqo=4.2),
-        },
-    )  # fmt: skip
+    api.VisqolApi = VisqolApi
     monkeypatch.setitem(sys.modules, "visqol", api)
 
     kwargs = {"n_fft": 512, "hop": 128}
@@ -232,11 +234,10 @@ def test_recorded_values_settings_and_rate_reach_every_clips_metrics(tmp_path, m
     values = table.set_index(["clip", "metric"])["value"]
     assert values[("c0", "consistency")] == -12.5 and values[("c1", "consistency")] == -30.0
     assert values[("c0", "visqol")] == 4.2
-    for i, clip in enumerate(("c0", "c1")):
-        ref, est_audio = (
-            __import__("soundfile").read(tmp_path / side / f"{clip}.wav")[0]
-            for side in ("ref", "est")
-        )
+    import soundfile as sf
+
+    for clip in ("c0", "c1"):
+        ref, est_audio = (sf.read(tmp_path / side / f"{clip}.wav")[0] for side in ("ref", "est"))
         expected = compute_all(ref, est_audio, 3000, rate, **kwargs)
         for name in ("lsd", "lsd_hf", "lsd_lf", "ifd_w1_hf", "phase_ip_hf"):
             assert values[(clip, name)] == pytest.approx(expected[name], rel=1e-5), (clip, name)

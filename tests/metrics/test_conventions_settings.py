@@ -25,6 +25,8 @@ def test_the_split_uses_the_conventions_own_fft_size_at_the_rate_given():
     own = LSDConvention("t", "test", 512, 128, split="cutoff")
     assert split_bin(own, 4000, 16000) == 128  # 4000 * 512 / 16000; 256 at n_fft 1024
     assert split_bin(convention_entry("tdpr"), 4000, 16000) == 256
+    odd = LSDConvention("t", "test", 743, 160, split="nuwave2")  # ssr_eval's FFT at 16 kHz
+    assert split_bin(odd, 7992, 16000) == int(372 * 0.999) == 371  # 743 // 2 + 1 = 372 bins
     scaled = LSDConvention("t", "test", 1024, 256, rate=32000, split="nuwave2")
     assert split_bin(scaled, 4000, 16000) == int(257 * 0.5) == 128  # n_fft 512 at 16 kHz
 

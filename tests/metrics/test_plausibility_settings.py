@@ -117,3 +117,17 @@ def test_wasserstein_refuses_every_bad_shape():
     for x, y in ((a, a[:2]), (a[None], a[None]), (a[:0], a[:0]), (a.reshape(3, 1), a)):
         with pytest.raises(ValueError, match="non-empty 1-D samples of one size"):
             wasserstein_1d(x, y)
+
+
+def test_odd_fft_sizes_and_the_dtype_of_every_result(pair):
+    ref, _ = pair
+    x = ref[0, : 60 * 128]
+    with pytest.raises(ValueError, match="even n_fft, got 511"):
+        consistency_db(stft(x, 511, 128), 511, 128)
+    silent_band = torch.sin(torch.arange(9000, dtype=torch.float64) * 0.05)  # all below 200 Hz
+    nan = if_deviation_distance(silent_band, silent_band, 22050, 6000.0)
+    assert nan.isnan() and nan.dtype == torch.float64
+    recorded = metrics.compute_batch(
+        x, x, 3000, names=["consistency"], extra={"consistency_db": -7.0}
+    )
+    assert recorded["consistency"].dtype == torch.float64 and recorded["consistency"].item() == -7.0

@@ -193,3 +193,51 @@ def test_uniform_phase_is_seeded():
     phase = uniform_phase((3, 4), 5)
     assert torch.equal(phase, uniform_phase((3, 4), 5))
     assert not torch.equal(phase, uniform_phase((3, 4), 6))
+
+
+def test_cut_bin_at_the_edges_of_the_band():
+    assert cut_bin(0.5, 16000, 1024) == 1  # bin 0 is never the whole known band
+    assert cut_bin(6000, 16000, 1024) == 384
+    assert cut_bin(7999, 16000, 1024) == 511
+    for bad in (0.0, -1.0, 8000.0, 9000.0, 40000.0):
+        with pytest.raises(ValueError, match=r"not inside \(0, 8000.0\) Hz"):
+            cut_bin(bad, 16000, 1024)
+
+
+def test_uniform_phase_spans_minus_pi_to_pi_in_float64():
+    phase = uniform_phase((64, 500), seed=4)
+    assert phase.dtype == torch.float64
+    assert -torch.pi <= phase.min() < -3.1 and 3.1 < phase.max() < torch.pi
+    assert abs(phase.mean().item()) < 0.05  # centred on 0
+    assert abs(phase.std().item() - torch.pi / 3**0.5) < 0.02  # uniform: π/√3
+
+
+def test_gt_phase_rebuilds_the_signal_at_other_settings_and_any_length(clip):
+    """The true phase on the true magnitude gives the signal back, whatever the STFT and
+    however many samples past the last hop: every setting reaches both transforms."""
+    y = torch.stack([clip[:7001], 0.5 * clip[1000:8001]]).double()  # 7001: not whole hops
+    for n_fft, hop in ((512, 128), (1024, 200)):
+        z, consistency = repair(y, "gt", n_fft=n_fft, hop=hop, reference=y)
+        assert z.shape == y.shape and z.dtype == y.dtype
+        torch.testing.assert_close(z[..., n_fft:-n_fft], y[..., n_fft:-n_fft], atol=1e-9, rtol=0)
+        assert consistency.shape == (2,)
+
+
+def test_repairs_defaults_and_what_reaches_the_phase_source(clip):
+    """16 kHz and seed 0 by default; the seed and the starting phase given reach the source."""
+    y = clip[:8000]
+    torch.testing.assert_close(repair(y, "random")[0], repair(y, "random", seed=0)[0])
+    assert not torch.equal(repair(y, "random", seed=1)[0], repair(y, "random")[0])
+    hf = repair(y, "random", "hf", 3000)[0]
+    torch.testing.assert_close(hf, repair(y, "random", "hf", 3000, 16000)[0])
+    assert not torch.equal(hf, repair(y, "random", "hf", 3000, 22050)[0])
+    # Griffin-Lim starts from y's own phase unless given another start
+    one = {"iterations": 1}
+    own_start = repair(y, "griffinlim", settings=one)[0]
+    noise_start = repair(y, "griffinlim", settings=one, init_phase=uniform_phase(stft(y).shape, 3))
+    assert (own_start - y).abs().max() < 1e-3 < (noise_start[0] - y).abs().max()
+
+
+def test_an_unknown_source_lists_the_registered_ones():
+    with pytest.raises(ValueError, match="registered: " + ", ".join(PHASE_SOURCES) + "$"):
+        repair(torch.ones(4096), "magic")

@@ -41,13 +41,16 @@ def consistency_db(C: torch.Tensor, n_fft: int = N_FFT, hop: int = HOP) -> torch
 
     Args:
         C: complex ``(F, N)`` or ``(B, F, N)``, ``F = n_fft // 2 + 1``.
-        n_fft, hop: the STFT that made ``C`` (1024, 256).
+        n_fft, hop: the STFT that made ``C`` (1024, 256); ``n_fft`` even.
 
     Returns:
         ``()`` or ``(B,)`` real, on ``C``'s device; ``-inf`` for an exactly consistent ``C``.
     """
     if not torch.is_tensor(C) or not C.is_complex():
         raise ValueError("consistency_db expects a complex spectrogram tensor")
+    if n_fft % 2:
+        # A centred iSTFT of an odd size does not invert its STFT (about -18 dB at 511).
+        raise ValueError(f"consistency_db needs an even n_fft, got {n_fft}")
     if C.ndim not in (2, 3) or C.shape[-2] != n_fft // 2 + 1:
         raise ValueError(
             f"consistency_db expects (F, N) or (B, F, N) with F = {n_fft // 2 + 1}, "
