@@ -36,3 +36,18 @@ def test_conda_env_mirrors_pyproject() -> None:
         assert listed[key] == spec, f"{name}: pyproject says {spec!r}, envs says {listed[key]!r}"
     extra = set(listed) - {CONDA_NAMES.get(n, n) for n in pypi} - {"python", "pip", "fluidsynth"}
     assert not extra, f"envs/tdpr.yaml lists packages pyproject.toml lacks: {sorted(extra)}"
+
+
+def test_workflow_jobs_import_no_more_than_they_use():
+    """Every TD-CNN inference, phase repair and metrics job starts a Python process: those
+    modules leave scipy.signal (with scipy.stats, about a second) and matplotlib unimported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tdpr.inference, tdpr.evaluate, tdpr.phase.repair; "
+        "print(' '.join(m for m in ('scipy.signal', 'scipy.stats', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

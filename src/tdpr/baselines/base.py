@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import signal
 from torch import nn
 
 from tdpr.baselines.spectrum import HOP, N_FFT, SAMPLE_RATE, MeanSpectrum, shipped_spectrum
@@ -105,6 +104,10 @@ def check_cutoff(cutoff_hz: float) -> None:
 
 def highpass(z: np.ndarray, cutoff_hz: float) -> np.ndarray:
     """Zero-phase Butterworth high-pass at ``1.03 cutoff_hz`` (-6 dB there, |H|² of order 16)."""
+    # lazy: scipy.signal (with scipy.stats) is about a second of import that every workflow job
+    # importing tdpr.inference would pay, and only the baselines' jobs need it
+    from scipy import signal
+
     edge = HIGHPASS_AT * cutoff_hz
     sos = signal.butter(HIGHPASS_ORDER, edge, "highpass", fs=SAMPLE_RATE, output="sos")
     # even (mirror) padding: scipy's default odd padding turns the band's first and last
