@@ -134,6 +134,99 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "zip(dev_ref, dev_est, mask, strict=None)",
         "the three sequences are split from one batch: equal lengths, so strict never fires",
     ),
+    "tdpr.metrics.spectral.x_lsd_lf_metric__mutmut_6": (
+        "return _lsd_bins(ctx.squared_log_diff, slice(ctx.cut))",
+        "slice(k) is slice(None, k)",
+    ),
+    "tdpr.metrics.spectral.x_si_sdr__mutmut_8": (
+        "ref, est = prepare(ref, est, n_fft=2)",
+        "differs for one-sample signals only, which have no SI-SDR either way (minus its mean, a"
+        " single sample is 0: NaN, or refused)",
+    ),
+    "tdpr.metrics.context.x_cutoff_bin__mutmut_4": (
+        "if not 0 <= cutoff_hz < sample_rate / 2:",
+        "a cutoff of 0 falls in bin 0, which the next check refuses",
+    ),
+    "tdpr.metrics.apbwe.x__diff_with_first__mutmut_13": (
+        "torch.zeros_like(phase.narrow(dim, 1, 1))",
+        "zeros_like reads only the shape, the same for either slice",
+    ),
+    "tdpr.metrics.apbwe.x__phase__mutmut_12": (
+        "return cached[name].reshape(ctx.signals[1].shape[:-1])",
+        "the checked pair has one shape",
+    ),
+    "tdpr.metrics.apbwe.x_lsd_metric__mutmut_3": (
+        "return lsd(*_flat_pair(ctx)).reshape(ctx.signals[1].shape[:-1])",
+        "the checked pair has one shape",
+    ),
+    "tdpr.metrics.apbwe.x_check_pair__mutmut_39": (
+        "if length <= n_fft / 2:",
+        "for a whole number of samples, <= n/2 and <= n//2 agree",
+    ),
+    "tdpr.metrics.plausibility.x_consistency_metric__mutmut_2": (
+        "shape = ctx.signals[1].shape[:-1]",
+        "the checked pair has one shape",
+    ),
+    "tdpr.metrics.conventions.x_window__mutmut_8": (
+        "return torch.hann_window(n_fft, dtype=torch.float64)",
+        "periodic=True is torch.hann_window's default",
+    ),
+    "tdpr.metrics.conventions.x_split_bin__mutmut_13": (
+        "if not 1 < cutoff_hz < sample_rate / 2:",
+        "a cutoff of at most 1 Hz falls in bin 0 (refused next) at every rate above 2.05 kHz",
+    ),
+    "tdpr.metrics.conventions.x_split_bin__mutmut_14": (
+        "if not 0 <= cutoff_hz < sample_rate / 2:",
+        "a cutoff of 0 falls in bin 0, which the next check refuses",
+    ),
+    "tdpr.evaluate.x_compute_metrics_table__mutmut_7": (
+        'names = metric_names(optional=["visqol"] if visqol else [])',
+        "with_cutoff=True is metric_names' default",
+    ),
+    "tdpr.evaluate.x_evaluate_system__mutmut_32": (
+        "table.to_csv(tmp, index=None)",
+        "pandas reads an index flag of None as False",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_71": (
+        "long.to_csv(tmp, index=None)",
+        "pandas reads an index flag of None as False",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_77": (
+        "summary.to_csv(tmp, index=None)",
+        "pandas reads an index flag of None as False",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_18": (
+        "long = pd.concat(frames, ignore_index=None)",
+        "the concatenated index is dropped by reset_index(drop=True) below",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_20": (
+        "long = pd.concat(frames, )",
+        "the concatenated index is dropped by reset_index(drop=True) below",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_21": (
+        "long = pd.concat(frames, ignore_index=False)",
+        "the concatenated index is dropped by reset_index(drop=True) below",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_50": (
+        'grouped = long.groupby(keys, sort=None)["value"]',
+        "the rows are already sorted by the keys, so groups come in sorted order anyway",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_52": (
+        'grouped = long.groupby(keys, )["value"]',
+        "sort=True is groupby's default",
+    ),
+    "tdpr.evaluate.x_gather_tables__mutmut_53": (
+        'grouped = long.groupby(keys, sort=False)["value"]',
+        "the rows are already sorted by the keys, so groups come in sorted order anyway",
+    ),
+    "tdpr.phase.repair.x_repair__mutmut_20": (
+        "if y.dim() == 0 or y.shape[-1] <= n_fft / 2:",
+        "for a whole number of samples, <= n/2 and <= n//2 agree",
+    ),
+    "tdpr.phase.repair.x_repair__mutmut_129": (
+        "return z.to(None), consistency",
+        "the iSTFT of a spectrogram made from y (its magnitude in y's dtype) returns y's dtype",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",
