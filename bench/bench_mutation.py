@@ -275,6 +275,8 @@ class ModuleResult:
     cpu_s: float = 0.0
     #: Wall seconds spent before the first mutant: copying, listing tests, the clean runs.
     setup_s: float = 0.0
+    #: Mutants killed in the run given to ``--rerun-survivors``, counted without running again.
+    carried: int = 0
 
     @property
     def tested(self) -> int:
@@ -292,9 +294,10 @@ class ModuleResult:
 
     def full_estimate_s(self) -> float:
         """Wall time of an unlimited run: the fixed overhead plus the mean mutant's time."""
-        if not self.tested:
+        run = self.tested - self.carried
+        if not run:
             return 0.0
-        per_mutant = (self.wall_s - self.setup_s) / self.tested
+        per_mutant = (self.wall_s - self.setup_s) / run
         return self.setup_s + per_mutant * self.total
 
 
@@ -491,6 +494,25 @@ def collect(scratch: Path, module: str, sources: list[Path], names: list[str]) -
     return result
 
 
+def previous_codes(kept: Path, sources: list[Path]) -> dict[str, int | None]:
+    """Exit codes of every mutant a kept scratch copy (``--keep``) recorded for ``sources``."""
+    from mutmut.mutation.data import SourceFileMutationData
+
+    codes: dict[str, int | None] = {}
+    for path in sources:
+        if not (kept / "mutants" / f"{path}.meta").is_file():
+            continue
+        with cwd(kept):
+            data = SourceFileMutationData(path=path)
+            data.load()
+        codes.update(data.exit_code_by_key)
+    return codes
+
+
+def scratch_name(module: str) -> str:
+    return module.strip("/").replace("/", "_").removesuffix(".py")
+
+
 def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResult:
     start = time.perf_counter()
     sources = module_sources(module)
@@ -499,7 +521,18 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
     chosen = names
     if args.limit is not None and args.limit < len(names):
         chosen = sorted(random.Random(SEED).sample(names, args.limit))
-    scratch = work / module.strip("/").replace("/", "_").removesuffix(".py")
+    carried: dict[str, int] = {}
+    if args.rerun_survivors is not None:
+        # Tests are only ever added: a mutant killed before stays killed. Run again what
+        # survived (or had no test), and every mutant the earlier run did not know (a changed
+        # function renumbers its mutants); carry the rest over.
+        from mutmut.stats import status_by_exit_code
+
+        before = previous_codes(args.rerun_survivors / scratch_name(module), sources)
+        done = {n: before[n] for n in chosen if before.get(n) is not None}
+        carried = {n: c for n, c in done.items() if status_by_exit_code[c] in (*KILLED, "timeout")}
+        chosen = [n for n in chosen if n not in carried]
+    scratch = work / scratch_name(module)
     scratch.mkdir(parents=True)
     prepare_scratch(scratch, sources, tests)
     print(f"{module}: {len(chosen)} of {len(names)} mutants, tests {' '.join(tests)}", flush=True)
@@ -507,6 +540,13 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
     cpu, setup = run_mutmut(scratch, chosen, args.max_children, 1) if chosen else (0.0, 0.0)
     wall = time.perf_counter() - start
     result = collect(scratch, module, sources, chosen) if chosen else ModuleResult(module, 0)
+    if carried:
+        from mutmut.stats import status_by_exit_code
+
+        for code in carried.values():
+            status = status_by_exit_code[code]
+            result.counts[status] = result.counts.get(status, 0) + 1
+        result.carried = len(carried)
     result.total, result.message, result.wall_s = len(names), message, wall
     result.cpu_s, result.setup_s = cpu, listed + setup
     return result
@@ -527,7 +567,12 @@ def table(results: list[ModuleResult]) -> list[str]:
             f"| {r.module} | {r.tested} ({r.total}) | {killed} | {c.get('timeout', 0)} "
             f"| {c.get('survived', 0)} | {c.get('no tests', 0)} | {other} "
             f"| {r.message} | {r.equivalent} | {100 * r.share:.0f} % "
-            f"| {r.wall_s:.0f} | {r.cpu_s:.0f} | {r.full_estimate_s() / 60:.0f} |"
+            f"| {r.wall_s:.0f} | {r.cpu_s:.0f} | "
+            + (
+                f"rerun of {r.tested - r.carried} |"
+                if r.carried
+                else f"{r.full_estimate_s() / 60:.0f} |"
+            )
         )
     return rows
 
@@ -572,6 +617,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="mutants per module, drawn with a fixed seed")
     parser.add_argument("--out", type=Path, help="write the table and survivors as Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    parser.add_argument(
+        "--rerun-survivors", type=Path, metavar="KEPT",
+        help="the folder an earlier --keep run left: run only what survived there (or was not "
+        "run), count its killed mutants as killed",
+    )  # fmt: skip
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="tdpr-mutation-"))

@@ -280,3 +280,27 @@ def test_each_step_of_a_rank_scales_its_loss_to_the_global_batch(tmp_path, monke
         for p, q in zip(model.parameters(), probe.parameters(), strict=True):
             torch.testing.assert_close(p.grad, q.grad)
     assert task._global_sizes == []  # every global batch's size used once, in order
+
+
+def test_the_epoch_summaries_read_as_documented(manifests):
+    """The line each epoch logs (what a user watches in a long training), both tasks."""
+    from tdpr.train.config import VocoderConfig
+    from tdpr.train.steps import GANTask
+
+    cfg = TrainConfig.from_dict({**QUICK, "epochs": 3})
+    train_set, valid_set = build_datasets(cfg, *manifests)
+    task = RegressionTask(DropoutNet(), TDCNNLoss(), train_set, valid_set, cfg, "cpu")
+    row = {"epoch": 2, "train_loss": 0.123456, "valid_loss": 0.2, "valid_lsd": 1.23456,
+           "valid_input_lsd": 1.5, "seconds": 1.46}  # fmt: skip
+    assert task.summary(row) == (
+        "train | epoch 2/3 | loss=0.1235 | valid_loss=0.2000 | valid_lsd=1.235 (input 1.500) "
+        "| 1.5 s"
+    )
+    gan = GANTask.__new__(GANTask)  # the summary reads the config only
+    gan.cfg = VocoderConfig.from_dict({"steps": 300})
+    row = {"epoch": 4, "step": 120, "gen_total": 2.5, "disc_total": 0.75, "valid_stft": 1.0,
+           "valid_lsd": 0.98765, "seconds": 10.04}  # fmt: skip
+    assert gan.summary(row) == (
+        "vocoder | epoch 4 | step 120/300 | gen=2.5000 | disc=0.7500 | valid_stft=1.0000 | "
+        "valid_lsd=0.988 | 10.0 s"
+    )
