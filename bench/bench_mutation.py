@@ -47,6 +47,7 @@ MODULES: dict[str, list[str]] = {
     "evaluate.py": ["tests/test_evaluate.py"],
     "phase/repair.py": ["tests/phase"],
     "train/steps.py": [
+        "tests/train/test_steps_tasks.py",
         "tests/train/test_loop.py",
         "tests/train/test_vocoder.py",
         "tests/train/test_distributed.py",
@@ -227,6 +228,144 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "return z.to(None), consistency",
         "the iSTFT of a spectrogram made from y (its magnitude in y's dtype) returns y's dtype",
     ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_estimate__mutmut_14": (
+        "return (forward or self.forward)(degraded.to(self.device, ))",
+        "non_blocking only lets a host-to-GPU copy overlap; the values are the same",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_estimate__mutmut_15": (
+        "degraded.to(self.device, non_blocking=False)",
+        "non_blocking only lets a host-to-GPU copy overlap; the values are the same",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁstep__mutmut_6": (
+        "clean = clean.to(self.device, )",
+        "non_blocking only lets a host-to-GPU copy overlap; the values are the same",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁstep__mutmut_7": (
+        "clean = clean.to(self.device, non_blocking=False)",
+        "non_blocking only lets a host-to-GPU copy overlap; the values are the same",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁstep__mutmut_20": (
+        "clean.to(self.device, ),",
+        "non_blocking only lets a host-to-GPU copy overlap; the values are the same",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁstep__mutmut_21": (
+        "clean.to(self.device, non_blocking=False),",
+        "non_blocking only lets a host-to-GPU copy overlap; the values are the same",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁstep__mutmut_27": (
+        "self.optimizer.zero_grad(set_to_none=None)",
+        "a zeroed gradient and an absent one give the same gradient after backward",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁstep__mutmut_28": (
+        "self.optimizer.zero_grad(set_to_none=False)",
+        "a zeroed gradient and an absent one give the same gradient after backward",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_loader__mutmut_1": (
+        "pin = None",
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_loader__mutmut_2": (
+        'pin = self.device.type != "cuda"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_loader__mutmut_3": (
+        'pin = self.device.type == "XXcudaXX"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_loader__mutmut_4": (
+        'pin = self.device.type == "CUDA"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_34": (
+        "pin = None",
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_35": (
+        'pin = self.device.type != "cuda"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_36": (
+        'pin = self.device.type == "XXcudaXX"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_37": (
+        'pin = self.device.type == "CUDA"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_40": (
+        "options = loader_options(self.num_workers, None, self.cfg.seed)",
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁbatches__mutmut_15": (
+        "pin = None",
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁbatches__mutmut_16": (
+        'pin = self.device.type != "cuda"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁbatches__mutmut_17": (
+        'pin = self.device.type == "XXcudaXX"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁbatches__mutmut_18": (
+        'pin = self.device.type == "CUDA"',
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁbatches__mutmut_22": (
+        "make_loader(data, self.cfg.batch_size, self.num_workers, None, self.cfg.seed)",
+        "pinned memory only speeds host-to-GPU copies: the same items on any device",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_49": (
+        "return DataLoader(data, batch_sampler=sampler, )",
+        "the items come from (epoch, index) alone: loading them in worker processes or here"
+        " gives the same batches (checked with 2 workers)",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_15": (
+        "if (n_items < len(data)) or True else data",
+        "a Subset of every index is the dataset itself",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁbatches__mutmut_21": (
+        "if n_items <= len(data) else data",
+        "a Subset of every index is the dataset itself",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_17": (
+        "ids = None",
+        "DDP of a module on one device finds that device by itself without device_ids",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_18": (
+        'ids = [self.device.index] if (self.device.type == "cuda") and False else None',
+        "DDP of a module on one device finds that device by itself without device_ids",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_21": (
+        'ids = [self.device.index] if self.device.type == "XXcudaXX" else None',
+        "DDP of a module on one device finds that device by itself without device_ids",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_22": (
+        'ids = [self.device.index] if self.device.type == "CUDA" else None',
+        "DDP of a module on one device finds that device by itself without device_ids",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_25": (
+        "wrapped = DistributedDataParallel(model, device_ids=None)",
+        "DDP of a module on one device finds that device by itself without device_ids",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_36": (
+        "self._global_sizes: list[int] = None",
+        "one process never reads it; on more, batches() sets it before the first step",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁ__init____mutmut_44": (
+        "self.loss = None",
+        "gan_step then builds the same GeneratorLoss on the batch's device (the task keeps one"
+        " so as not to rebuild it every step)",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁstep__mutmut_9": (
+        "loss=None,",
+        "gan_step then builds the same GeneratorLoss on the batch's device",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁstep__mutmut_16": (
+        ")",
+        "gan_step then builds the same GeneratorLoss on the batch's device",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",
@@ -239,10 +378,65 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         'signal.butter(HIGHPASS_ORDER, edge, "highpass", fs=SAMPLE_RATE, output="SOS")',
         "scipy lower-cases output",
     ),
+}
+
+#: Survivors that behave the same on a CPU, the only device of the fast tier, and differ on a
+#: CUDA device (tensors or modules left on the CPU, pinned memory): name -> (mutated line, what a
+#: GPU would show). They are counted apart ("GPU only"), out of the killed share: the cuda tier
+#: (tests/train/test_cuda.py, tests/baselines/test_noisefill.py) runs on a GPU machine only.
+GPU_ONLY: dict[str, tuple[str, str]] = {
     "tdpr.baselines.base.xǁBaselineǁforward__mutmut_16": (
         "data = x.detach().to(torch.float64).numpy()",
-        "the same for CPU tensors, the only ones the fast tier has; a CUDA input tells them apart"
-        " (tests/baselines/test_noisefill.py::test_a_cuda_input_comes_back_on_cuda, cuda tier)",
+        "a CUDA input needs .to('cpu') before .numpy()"
+        " (tests/baselines/test_noisefill.py::test_a_cuda_input_comes_back_on_cuda)",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_5": (
+        "self.model, self.loss_fn = model.to(None), loss_fn.to(self.device)",
+        "the model would stay on the CPU while its batches go to the GPU",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ__init____mutmut_6": (
+        "self.model, self.loss_fn = model.to(self.device), loss_fn.to(None)",
+        "the loss's STFT window would stay on the CPU",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_estimate__mutmut_11": (
+        "return (forward or self.forward)(degraded.to(None, non_blocking=True))",
+        "the batch would stay on the CPU, the model on the GPU",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_estimate__mutmut_13": (
+        "return (forward or self.forward)(degraded.to(non_blocking=True))",
+        "the batch would stay on the CPU, the model on the GPU",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁstep__mutmut_3": (
+        "clean = clean.to(None, non_blocking=True)",
+        "the target would stay on the CPU, the estimate on the GPU",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁstep__mutmut_5": (
+        "clean = clean.to(non_blocking=True)",
+        "the target would stay on the CPU, the estimate on the GPU",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁ__init____mutmut_7": (
+        'self.generator = build_model("tfgan", **arch).to(None)',
+        "the generator would stay on the CPU",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁ__init____mutmut_14": (
+        'self.msd = MultiScaleDiscriminator(**disc.get("msd", {})).to(None)',
+        "a discriminator would stay on the CPU",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁ__init____mutmut_22": (
+        'self.fd = FrequencyDiscriminator(**disc.get("fd", {})).to(None)',
+        "a discriminator would stay on the CPU",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁ__init____mutmut_45": (
+        "self.loss = GeneratorLoss().to(None)",
+        "the loss's STFT windows would stay on the CPU",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁstep__mutmut_17": (
+        "clean.to(None, non_blocking=True),",
+        "the batch would stay on the CPU, the models on the GPU",
+    ),
+    "tdpr.train.steps.xǁGANTaskǁstep__mutmut_19": (
+        "clean.to(non_blocking=True),",
+        "the batch would stay on the CPU, the models on the GPU",
     ),
 }
 
@@ -284,13 +478,18 @@ class ModuleResult:
 
     @property
     def equivalent(self) -> int:
-        return sum(s.verdict is not None for s in self.survivors)
+        return sum((s.verdict or "").startswith("equivalent") for s in self.survivors)
+
+    @property
+    def gpu_only(self) -> int:
+        return sum((s.verdict or "").startswith("GPU only") for s in self.survivors)
 
     @property
     def share(self) -> float:
-        """Killed (timeouts included) over the mutants that are not equivalent."""
+        """Killed (timeouts included) over the mutants that are neither equivalent nor told
+        apart only on a GPU."""
         killed = sum(self.counts.get(k, 0) for k in (*KILLED, "timeout"))
-        return killed / max(1, self.tested - self.equivalent)
+        return killed / max(1, self.tested - self.equivalent - self.gpu_only)
 
     def full_estimate_s(self) -> float:
         """Wall time of an unlimited run: the fixed overhead plus the mean mutant's time."""
@@ -484,10 +683,12 @@ def collect(scratch: Path, module: str, sources: list[Path], names: list[str]) -
             function, cls = orig_function_and_class_names_from_key(name)
             diff = changed_lines(*function_sources(scratch, name, path))
             survivor = Survivor(name, f"{cls}.{function}" if cls else function, status, diff)
-            if name in EQUIVALENT:
-                line, reason = EQUIVALENT[name]
+            for table, kind in ((EQUIVALENT, "equivalent"), (GPU_ONLY, "GPU only")):
+                if name not in table:
+                    continue
+                line, reason = table[name]
                 if any(line in d for d in diff if d.startswith("+")):
-                    survivor.verdict = f"equivalent: {reason}"
+                    survivor.verdict = f"{kind}: {reason}"
                 else:
                     result.stale.append(name)
             result.survivors.append(survivor)
@@ -555,9 +756,9 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
 def table(results: list[ModuleResult]) -> list[str]:
     head = (
         "| module | mutants (of) | killed | timeout | survived | no tests | other | message "
-        "| equivalent | killed share | wall s | CPU s | full run, est. min |"
+        "| equivalent | GPU only | killed share | wall s | CPU s | full run, est. min |"
     )
-    rows = [head, "|" + "---|" * 13]
+    rows = [head, "|" + "---|" * 14]
     known = {*KILLED, "timeout", "survived", "no tests"}
     for r in results:
         c = r.counts
@@ -566,7 +767,7 @@ def table(results: list[ModuleResult]) -> list[str]:
         rows.append(
             f"| {r.module} | {r.tested} ({r.total}) | {killed} | {c.get('timeout', 0)} "
             f"| {c.get('survived', 0)} | {c.get('no tests', 0)} | {other} "
-            f"| {r.message} | {r.equivalent} | {100 * r.share:.0f} % "
+            f"| {r.message} | {r.equivalent} | {r.gpu_only} | {100 * r.share:.0f} % "
             f"| {r.wall_s:.0f} | {r.cpu_s:.0f} | "
             + (
                 f"rerun of {r.tested - r.carried} |"
