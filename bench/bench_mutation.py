@@ -366,6 +366,38 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         ")",
         "gan_step then builds the same GeneratorLoss on the batch's device",
     ),
+    "tdpr.train.losses.xǁLogSpectralLossǁ__init____mutmut_7": (
+        'self.register_buffer("window", torch.hann_window(n_fft), persistent=None)',
+        "register_buffer reads a persistent flag of None as False",
+    ),
+    "tdpr.train.losses.xǁLogSpectralLossǁ_log_power__mutmut_13": (
+        "-        center=True,",
+        "center=True is torch.stft's default",
+    ),
+    "tdpr.train.losses.xǁLogSpectralLossǁ_log_power__mutmut_14": (
+        '-        pad_mode="reflect",',
+        "reflect is torch.stft's default pad_mode",
+    ),
+    "tdpr.train.losses.xǁLogSpectralLossǁforward__mutmut_8": (
+        "with torch.autocast(estimate.device.type, ):",
+        "the STFT, squares and logs have no lower-precision autocast kernels and the inputs are"
+        " cast to float32 first: autocast on or off gives the same float32 numbers",
+    ),
+    "tdpr.train.losses.xǁLogSpectralLossǁforward__mutmut_9": (
+        "with torch.autocast(estimate.device.type, enabled=True):",
+        "the STFT, squares and logs have no lower-precision autocast kernels and the inputs are"
+        " cast to float32 first: autocast on or off gives the same float32 numbers",
+    ),
+    "tdpr.train.losses.xǁMRSTFTLossǁforward__mutmut_8": (
+        "with torch.autocast(estimate.device.type, ):",
+        "the STFT, squares and logs have no lower-precision autocast kernels and the inputs are"
+        " cast to float32 first: autocast on or off gives the same float32 numbers",
+    ),
+    "tdpr.train.losses.xǁMRSTFTLossǁforward__mutmut_9": (
+        "with torch.autocast(estimate.device.type, enabled=True):",
+        "the STFT, squares and logs have no lower-precision autocast kernels and the inputs are"
+        " cast to float32 first: autocast on or off gives the same float32 numbers",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",

@@ -131,3 +131,44 @@ def test_log_spectral_term_of_identical_signals_is_its_floor():
 
 def test_the_loss_keeps_no_state_for_a_checkpoint():
     assert not TDCNNLoss(lsd_weight=1.0).state_dict()
+
+
+def test_log_spectral_term_at_other_stft_settings_is_its_definition():
+    """n_fft 512, hop 100: reflect-padded centred STFT, periodic Hann, log10(|X|² + floor),
+    per frame sqrt(mean over bins + 1e-6), mean over frames and items (written out in NumPy)."""
+    import numpy as np
+
+    est, ref = signals()
+    n_fft, hop, floor = 512, 100, 1e-6  # hop not n_fft // 4, torch.stft's default
+
+    def log_power(x: np.ndarray) -> np.ndarray:
+        window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+        padded = np.pad(x, n_fft // 2, mode="reflect")
+        frames = [padded[i * hop : i * hop + n_fft] * window for i in range(1 + len(x) // hop)]
+        return np.log10(np.abs(np.fft.rfft(frames, axis=1)) ** 2 + floor)
+
+    per_item = [
+        np.sqrt(((log_power(e) - log_power(r)) ** 2).mean(axis=1) + 1e-6).mean()
+        for e, r in zip(est[:, 0].double().numpy(), ref[:, 0].double().numpy(), strict=True)
+    ]
+    got = LogSpectralLoss(n_fft, hop, floor)(est, ref)
+    assert got.item() == pytest.approx(np.mean(per_item), rel=1e-4)
+
+
+def test_inputs_of_the_shortest_length_are_taken():
+    from tdpr.train.losses import MIN_LENGTH
+
+    est, ref = signals()
+    TDCNNLoss()(est[..., :MIN_LENGTH], ref[..., :MIN_LENGTH])
+    with pytest.raises(ValueError, match=f"at least {MIN_LENGTH} samples"):
+        TDCNNLoss()(est[..., : MIN_LENGTH - 1], ref[..., : MIN_LENGTH - 1])
+
+
+def test_the_loss_is_float32_inside_a_bfloat16_autocast():
+    """A bf16 training calls the loss inside autocast; its spectra stay in float32."""
+    est, ref = signals()
+    plain = TDCNNLoss(lsd_weight=1.0)(est, ref)[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = TDCNNLoss(lsd_weight=1.0)(est, ref)[0]
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, plain)
