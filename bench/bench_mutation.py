@@ -7,11 +7,13 @@ section that mutates only that module and runs only its fast tests; mutmut recor
 reaches which function, so a mutant runs only the tests that call the function it changes.
 ``--limit N`` draws N mutants per module with a fixed seed for a quick run. The script prints
 per module the mutants, killed, timeout, survived, no-test and equivalent counts and the killed
-share, then each survivor as a diff of the mutated line. A survivor listed in ``EQUIVALENT``
-(its mutated line must still match) counts as an equivalent mutant, not as a hole in the suite;
-a mutant that only rewords an exception's or a log call's message is not run but counted apart
-("message"). The killed share is killed plus timeout over the other mutants, equivalent ones
-left out.
+share, then each survivor as a diff of the mutated line. A mutant listed in ``EQUIVALENT``
+(its mutated line must still match) is an equivalent mutant, not a hole in the suite, and one in
+``GPU_ONLY`` differs only on a CUDA device; both are counted apart without being run. A mutant
+that only rewords an exception's or a log call's message is not run but counted apart
+("message"). The killed share is killed plus timeout over the other mutants.
+``--rerun-survivors KEPT`` runs only what survived a kept earlier run (``--keep``), counting
+that run's killed mutants: the way to score new tests without a whole run.
 """
 
 from __future__ import annotations
@@ -60,8 +62,10 @@ MODULES: dict[str, list[str]] = {
 }
 
 #: Survivors that no test can kill: mutant name -> (its mutated line, why it changes nothing).
-#: The text must occur in a "+" line of the mutant's diff; an entry whose text no longer does
-#: (the function changed and mutmut renumbered its mutants) is reported as stale, not applied.
+#: The text must occur in a changed line of the mutant's diff ("-" and the line for a deleted
+#: one); an entry whose text no longer does (the function changed and mutmut renumbered its
+#: mutants) is reported as stale and the mutant is run. Named mutants are not run: they survive
+#: by definition, and running each through all its tests is the slowest part of a run.
 EQUIVALENT: dict[str, tuple[str, str]] = {
     "tdpr.dsp.filters.x__stft_cut__mutmut_8": (
         "batch = torch.from_numpy(np.ascontiguousarray(x, dtype=None).reshape(-1, x.shape[-1]))",
@@ -363,7 +367,7 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "gan_step then builds the same GeneratorLoss on the batch's device",
     ),
     "tdpr.train.steps.xǁGANTaskǁstep__mutmut_16": (
-        ")",
+        "-        loss=self.loss,",
         "gan_step then builds the same GeneratorLoss on the batch's device",
     ),
     "tdpr.train.losses.xǁLogSpectralLossǁ__init____mutmut_7": (
@@ -540,13 +544,13 @@ def module_sources(module: str) -> list[Path]:
     return [path]
 
 
-def list_mutants(sources: list[Path]) -> tuple[list[str], int]:
+def list_mutants(sources: list[Path]) -> tuple[list[str], int, dict[str, list[str]]]:
     """The mutants mutmut makes of these files, named as ``mutmut run`` names them, leaving out
-    those that only reword a message; and how many those are."""
+    those that only reword a message; how many those are; and each mutant's changed lines."""
     from mutmut.mutation.file_mutation import mutate_file_contents
     from mutmut.utils.format_utils import get_mutant_name, mangled_name_from_mutant_name
 
-    names, message = [], 0
+    names, message, diffs = [], 0, {}
     for path in sources:
         mutated = mutate_file_contents(str(path), (ROOT / path).read_text())
         lines = mutated.code.splitlines()
@@ -560,8 +564,21 @@ def list_mutants(sources: list[Path]) -> tuple[list[str], int]:
             if message_only(orig, source(name)):
                 message += 1
             else:
-                names.append(get_mutant_name(path, name))
-    return names, message
+                full = get_mutant_name(path, name)
+                names.append(full)
+                diffs[full] = changed_lines(orig, source(name))
+    return names, message, diffs
+
+
+def registered_verdict(name: str, diff: list[str]) -> str | None:
+    """``equivalent: ...`` or ``GPU only: ...`` for a mutant named in those tables whose mutated
+    line still matches; None otherwise (a stale entry is run like any mutant)."""
+    for table, kind in ((EQUIVALENT, "equivalent"), (GPU_ONLY, "GPU only")):
+        if name in table:
+            line, reason = table[name]
+            if any(line in d for d in diff):  # a "-" entry names a deleted line
+                return f"{kind}: {reason}"
+    return None
 
 
 def mutmut_section(sources: list[Path], tests: list[str]) -> str:
@@ -719,7 +736,7 @@ def collect(scratch: Path, module: str, sources: list[Path], names: list[str]) -
                 if name not in table:
                     continue
                 line, reason = table[name]
-                if any(line in d for d in diff if d.startswith("+")):
+                if any(line in d for d in diff):
                     survivor.verdict = f"{kind}: {reason}"
                 else:
                     result.stale.append(name)
@@ -750,7 +767,7 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
     start = time.perf_counter()
     sources = module_sources(module)
     tests = [t for t in MODULES[module] if (ROOT / t).exists()]
-    names, message = list_mutants(sources)
+    names, message, diffs = list_mutants(sources)
     chosen = names
     if args.limit is not None and args.limit < len(names):
         chosen = sorted(random.Random(SEED).sample(names, args.limit))
@@ -765,6 +782,9 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
         done = {n: before[n] for n in chosen if before.get(n) is not None}
         carried = {n: c for n, c in done.items() if status_by_exit_code[c] in (*KILLED, "timeout")}
         chosen = [n for n in chosen if n not in carried]
+    # Mutants named as equivalent (or GPU only) survive by definition: not run, counted as named.
+    named = {n: v for n in chosen if (v := registered_verdict(n, diffs[n])) is not None}
+    chosen = [n for n in chosen if n not in named]
     scratch = work / scratch_name(module)
     scratch.mkdir(parents=True)
     prepare_scratch(scratch, sources, tests)
@@ -773,6 +793,14 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
     cpu, setup = run_mutmut(scratch, chosen, args.max_children, 1) if chosen else (0.0, 0.0)
     wall = time.perf_counter() - start
     result = collect(scratch, module, sources, chosen) if chosen else ModuleResult(module, 0)
+    from mutmut.utils.format_utils import orig_function_and_class_names_from_key
+
+    for name, verdict in named.items():
+        function, cls = orig_function_and_class_names_from_key(name)
+        survivor = Survivor(name, f"{cls}.{function}" if cls else function, "named", diffs[name])
+        survivor.verdict = verdict
+        result.survivors.append(survivor)
+        result.counts["survived"] = result.counts.get("survived", 0) + 1
     if carried:
         from mutmut.stats import status_by_exit_code
 
