@@ -39,7 +39,6 @@ from tdpr.registry import (
     VARIANTS,
     is_baseline,
     is_learned,
-    is_oracle,
     order_systems,
     split_system,
     system_from_label,
@@ -378,7 +377,6 @@ def extended_table(
     table = table.rename(columns={m: METRICS[m].title if m in METRICS else m for m in names})
     table.attrs = {}
     table.attrs["n_clips"] = int(grouped.count().max())
-    table.attrs["oracles"] = [system_label(s) for s in systems if is_oracle(s)]
     table.attrs["alters_band"] = _extended_marks(metrics, systems, cutoffs)
     return table
 
