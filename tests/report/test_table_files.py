@@ -89,3 +89,45 @@ def test_every_table_file_is_the_one_checked_by_hand(tmp_path):
     for path in written:
         expected = (GOLDEN / path.name).read_text(encoding="utf-8")
         assert path.read_text(encoding="utf-8") == expected, path.name
+
+
+def test_the_default_convention_caption_and_parameter_counts():
+    from tdpr.report.tables import format_params, lsd_convention
+
+    assert lsd_convention(1024, 256, 1e-8) == (
+        "LSD: |STFT|^2 with n_fft 1024, hop 256, periodic Hann, centred; log10 with a power "
+        "floor of 1e-08; mean over frames of the RMS over bins; 16-bit stored audio; mean over "
+        "{n_clips} test clips"
+    )
+    # 1.05 M rounds up: the count is divided by exactly a million
+    assert format_params(1_050_000) == "1.1 M"
+    assert format_params(1_050_000, 5_912_706) == "1.1 + 5.9 M"
+    assert format_params(10_964_898, 1_050_000) == "11.0 + 1.1 M"
+
+
+def test_table1_checks_the_clips_of_the_lsd_only(tmp_path):
+    """Systems must be evaluated on the same clips for LSD (the metric Table 1 shows); another
+    metric with a clip more does not stop it. The error gives each system's count."""
+    from tdpr.report.tables import TableInputError
+
+    metrics = tidy(SYSTEMS)
+    extra = metrics[(metrics.model == "seanet") & (metrics.variant == "plain")].head(1)
+    more = pd.concat([metrics, extra.assign(clip="c", metric="si_sdr")], ignore_index=True)
+    table1(more, PARAMS, ["seanet"], CUTOFFS, baselines=["noisefill", "replicate"])
+    lsd_row = extra.assign(clip="c", metric="lsd")
+    with pytest.raises(TableInputError, match=r"seanet: 3.*|input: 2.*seanet: 3"):
+        table1(pd.concat([metrics, lsd_row], ignore_index=True), PARAMS, ["seanet"], CUTOFFS)
+
+
+def test_an_extended_table_of_some_cutoffs_holds_those_only():
+    """Asked for 2.5 kHz alone, the table has that block, and 'all' is its mean (the 3-kHz rows
+    are left out of both); a metric asked for without a registered title keeps its own name."""
+    metrics = tidy(SYSTEMS)
+    own = metrics[metrics.metric == "lsd"].assign(metric="my_metric", value=7.0)
+    both = pd.concat([metrics, own], ignore_index=True)
+    table = extended_table(both, cutoffs=[2500], metric_names=["lsd", "lsd_lf", "my_metric"])
+    assert list(dict.fromkeys(table.index.get_level_values("Cutoff"))) == ["all", "2.5 kHz"]
+    pd.testing.assert_frame_equal(table.loc["all"], table.loc["2.5 kHz"])
+    assert "my_metric" in table.columns and (table["my_metric"] == 7.0).all()
+    assert table.loc[("2.5 kHz", "SEANet"), "LSD"] == pytest.approx(1.1)
+    assert list(table.columns) == ["LSD", "LSD-LF", "my_metric"]

@@ -348,9 +348,9 @@ def extended_table(
         DataFrame with a ``(Cutoff, System)`` index (Cutoff ``"all"`` first: the mean of the
         per-cutoff means; then ``"2.5 kHz"``...) and one float column per metric, titled as in
         :data:`tdpr.registry.METRICS`. NaN values (masked phase bins) are left out of the means.
-        ``attrs``: ``n_clips`` (most clips per cell), ``oracles`` (labels of oracle rows),
-        ``alters_band`` (block title -> labels of the systems that alter the band they were
-        given there, see :func:`alters_band`; None where that cannot be judged).
+        ``attrs``: ``n_clips`` (most clips per cell), ``alters_band`` (block title -> labels of
+        the systems that alter the band they were given there, see :func:`alters_band`; None
+        where that cannot be judged).
 
     Raises:
         TableInputError: a requested metric or cutoff is absent.
