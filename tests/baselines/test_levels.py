@@ -56,3 +56,31 @@ def test_the_spectrum_given_is_the_one_the_baselines_shape_by(tmp_path, manifest
     shipped = validation_levels(CFG, manifests, manifests, ("noisefill",))
     assert own["input"] == shipped["input"]
     assert abs(own["noisefill"] - shipped["noisefill"]) > 1e-3
+
+
+def test_each_validation_item_gets_the_seed_plus_its_index(tmp_path, manifests, monkeypatch):
+    """Baselines are seeded per item (seed + index) from the seed given (0 by default), and a
+    config given as a TrainConfig or as a dict measures the same."""
+    from tdpr.baselines import levels
+
+    seen = []
+    real = levels.load_baseline
+
+    def recording(name, spectrum=None, seed=0):
+        system = real(name, spectrum, seed)
+        enhance = system.enhance
+
+        def spy(x, cutoff_hz):
+            seen.append((name, system.seed))
+            return enhance(x, cutoff_hz)
+
+        system.enhance = spy
+        return system
+
+    monkeypatch.setattr(levels, "load_baseline", recording)
+    validation_levels(CFG, manifests, manifests, ("noisefill",), seed=5)
+    assert [s for _, s in seen] == [5 + i for i in range(len(seen))] and len(seen) >= 2
+    seen.clear()
+    default = validation_levels(TrainConfig.from_dict(CFG), manifests, manifests, ("noisefill",))
+    assert [s for _, s in seen] == list(range(len(seen)))
+    assert default == validation_levels(CFG, manifests, manifests, ("noisefill",), seed=0)

@@ -172,3 +172,24 @@ def test_a_cuda_input_comes_back_on_cuda():
     y = model(x.cuda(), cutoff_hz=3000)
     assert y.device.type == "cuda"
     torch.testing.assert_close(y.cpu(), model(x, cutoff_hz=3000))
+
+
+def test_load_baseline_defaults_and_refusals():
+    from tdpr.baselines import load_baseline
+
+    assert load_baseline("noisefill").seed == 0
+    for name in ("seanet", "magic"):  # a model that is not a baseline, and no model at all
+        with pytest.raises(ValueError, match="noisefill, replicate"):
+            load_baseline(name)
+
+
+def test_the_baselines_work_in_float64_and_answer_in_float32():
+    """A float32 and a float64 copy of one input give the same float32 output, bit for bit."""
+    from tdpr.baselines import load_baseline
+
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((1, 1, 8000)) * 0.1).float()
+    for name in ("noisefill", "replicate"):
+        system = load_baseline(name, seed=1)
+        wide, narrow = system(x.double(), 3000.0), system(x, 3000.0)
+        assert wide.dtype == narrow.dtype == torch.float32
+        assert torch.equal(wide, narrow), name
