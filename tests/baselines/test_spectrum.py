@@ -128,3 +128,12 @@ def test_a_file_without_provenance_reads_with_an_empty_one(tmp_path):
     spectrum = read_spectrum(tmp_path / "s.json")
     assert spectrum.provenance == {}
     assert json.loads(spectrum.to_json())["provenance"] == {}
+
+
+def test_the_mean_runs_in_float64_and_records_seconds_to_the_millisecond():
+    from tdpr.baselines.spectrum import mean_of
+
+    x = (np.random.default_rng(0).standard_normal(19752) * 0.1).astype(np.float32)
+    narrow, wide = mean_of([x]), mean_of([x.astype(np.float64)])
+    assert np.array_equal(np.asarray(narrow.power), np.asarray(wide.power))
+    assert narrow.provenance == {"clips": 1, "frames": 78, "seconds": 1.234}  # 19752 / 16000
