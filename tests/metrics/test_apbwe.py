@@ -111,6 +111,7 @@ def test_each_function_at_other_stft_settings_and_on_a_batch_matches_the_definit
     for name in ("apd_ip", "apd_iaf", "apd_gd"):
         assert mixed[name].dtype == torch.float64 and torch.equal(mixed[name], wide[name])
     assert torch.equal(apbwe.lsd(x[0].float(), y[0]), apbwe.lsd(x[0].float().double(), y[0]))
+    assert torch.equal(apbwe.lsd(y[0], x[0].float()), apbwe.lsd(y[0], x[0].float().double()))
 
 
 def test_the_phase_metrics_share_one_pair_of_stfts(monkeypatch):

@@ -115,3 +115,16 @@ def test_compute_batch_computes_only_the_names_asked_in_registry_order(pair):
         metrics.compute_batch(ref, est, 3000, names=["lsd", "nope"])
     one = metrics.compute_all(ref[0], est[0], 3000, names=["lsd_hf"])
     assert list(one) == ["lsd_hf"]
+
+
+def test_a_pair_of_exactly_n_fft_samples_is_taken_and_silence_is_named(pair):
+    ref, est = pair
+    assert MetricContext(ref[:, :512], est[:, :512], n_fft=512).signals[0].shape == (2, 512)
+    with pytest.raises(MetricInputError, match="^reference is digital silence$"):
+        metrics.lsd(np.zeros(4096), est[0, :4096])
+    with pytest.raises(MetricInputError, match="^estimate is digital silence$"):
+        metrics.lsd(ref[0, :4096], np.zeros(4096))
+    silent = est[:, :4096].copy()
+    silent[1] = 0
+    with pytest.raises(MetricInputError, match=r"^estimate is digital silence \(items \[1\]\)$"):
+        metrics.lsd(ref[:, :4096], silent)

@@ -58,3 +58,11 @@ def test_the_plain_function_takes_the_rate_given_and_one_clip(recorder):
     assert recorder[0]["ref"].shape == (4800,)  # 24 kHz -> 48 kHz
     with pytest.raises(MetricInputError, match=r"one clip of shape \(T,\)"):
         metrics.visqol(np.stack([x, x]), np.stack([x, x]), 24000)
+
+
+def test_items_of_any_batch_shape_and_the_shortest_clip(recorder):
+    x = np.random.default_rng(1).standard_normal((2, 1, 4000)) * 0.1
+    scores = metrics.compute_batch(x, 0.5 * x, 3000, names=["visqol"])["visqol"]
+    assert scores.shape == (2, 1) and len(recorder) == 2
+    np.testing.assert_allclose(scores.numpy(), 0.5, rtol=1e-6)
+    assert metrics.visqol(x[0, 0, :1024], x[0, 0, :1024], 16000) == pytest.approx(1.0)
