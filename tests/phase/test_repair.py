@@ -241,3 +241,10 @@ def test_repairs_defaults_and_what_reaches_the_phase_source(clip):
 def test_an_unknown_source_lists_the_registered_ones():
     with pytest.raises(ValueError, match="registered: " + ", ".join(PHASE_SOURCES) + "$"):
         repair(torch.ones(4096), "magic")
+
+
+def test_a_float32_signal_is_repaired_in_float32(clip):
+    """The sources' phases are float64 (seeded the same on every device); the spectrogram is
+    built in the signal's own precision."""
+    z, consistency = repair(clip[:8000].float(), "random")
+    assert z.dtype == consistency.dtype == torch.float32
