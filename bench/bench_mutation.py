@@ -481,6 +481,10 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "zip(flat_ref, flat_est, strict=False)",
         "the two sequences are split from one batch: equal lengths, so strict never fires",
     ),
+    "tdpr.phase.repair.x_repair__mutmut_99": (
+        "C = torch.polar(spec.abs(), phase.to(None))",
+        "every registered source already returns its phase in the spectrogram's dtype",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",

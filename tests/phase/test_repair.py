@@ -244,7 +244,7 @@ def test_an_unknown_source_lists_the_registered_ones():
 
 
 def test_a_float32_signal_is_repaired_in_float32(clip):
-    """The sources' phases are float64 (seeded the same on every device); the spectrogram is
-    built in the signal's own precision."""
+    """The random start is drawn in float64 (the same on every device); the spectrogram and
+    the output keep the signal's own precision."""
     z, consistency = repair(clip[:8000].float(), "random")
     assert z.dtype == consistency.dtype == torch.float32
