@@ -485,6 +485,18 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "C = torch.polar(spec.abs(), phase.to(None))",
         "every registered source already returns its phase in the spectrogram's dtype",
     ),
+    "tdpr.train.steps.x_lsd_sum__mutmut_10": (
+        "keep = (ref != 0).any(+1)",
+        "the signals are (B, T) here ([:, 0] of (B, 1, T)): dimension 1 is dimension -1",
+    ),
+    "tdpr.train.steps.x_lsd_sum__mutmut_15": (
+        "& (est != 0).any(+1) &",
+        "the signals are (B, T) here ([:, 0] of (B, 1, T)): dimension 1 is dimension -1",
+    ),
+    "tdpr.train.steps.x_lsd_sum__mutmut_19": (
+        "torch.isfinite(est).all(+1)",
+        "the signals are (B, T) here ([:, 0] of (B, 1, T)): dimension 1 is dimension -1",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",
@@ -504,6 +516,16 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
 #: GPU would show). They are counted apart ("GPU only"), out of the killed share: the cuda tier
 #: (tests/train/test_cuda.py, tests/baselines/test_noisefill.py) runs on a GPU machine only.
 GPU_ONLY: dict[str, tuple[str, str]] = {
+    "tdpr.train.steps.xǁRegressionTaskǁ_estimate__mutmut_5": (
+        "autocast = torch.autocast(self.device.type, dtype=None) if self.bf16 else None",
+        "autocast's default dtype is bfloat16 on a CPU (float16 on CUDA, where the forward would"
+        " run in float16)",
+    ),
+    "tdpr.train.steps.xǁRegressionTaskǁ_estimate__mutmut_7": (
+        "autocast = torch.autocast(self.device.type, ) if self.bf16 else None",
+        "autocast's default dtype is bfloat16 on a CPU (float16 on CUDA, where the forward would"
+        " run in float16)",
+    ),
     "tdpr.metrics.context.x_prepare__mutmut_3": (
         "x if (torch.is_tensor(x)) and False else torch.from_numpy(np.ascontiguousarray(x))",
         "a CPU tensor goes through NumPy unchanged; a CUDA tensor cannot",

@@ -124,3 +124,23 @@ def test_gan_task_builds_what_it_is_given_and_resumes_its_data(datasets):
     assert len(task.batches(1, 5).dataset) == 2
     result = task.step(next(iter(task.batches(1, 0))), 0)
     assert "disc_total" in result.values and not any("/" in k for k in result.values)
+
+
+def test_every_loader_takes_the_workers_pinning_and_seed_given(datasets):
+    cfg, (train_set, valid_set) = datasets
+    seeded = TrainConfig.from_dict({**cfg.to_dict(), "seed": 7})
+    task = RegressionTask(nn.Conv1d(1, 1, 3), TDCNNLoss(), train_set, valid_set, seeded, "cpu", 2)
+    voc = VocoderConfig.from_dict({"steps": 4, "batch_size": 2, "segment_seconds": 0.25, "seed": 7})
+    gan = GANTask(TINY_G, TINY_D, voc, train_set, valid_set, "cpu", num_workers=2)
+    for loader in (task._loader(valid_set), task.batches(1, 0), gan.batches(1, 0)):
+        assert loader.num_workers == 2 and loader.pin_memory is False  # pinning is for CUDA
+        assert loader.generator.initial_seed() == 7
+
+
+def test_the_vocoder_discriminators_default_to_the_papers(datasets):
+    cfg, (train_set, valid_set) = datasets
+    voc = VocoderConfig.from_dict({"steps": 2, "batch_size": 2, "segment_seconds": 0.25})
+    task = GANTask(TINY_G, {}, voc, train_set, valid_set, "cpu")
+    assert len(task.msd.scales) == 3
+    widths = {m.out_channels for m in task.fd.modules() if isinstance(m, nn.Conv1d)}
+    assert {64, 128, 256, 512} <= widths
