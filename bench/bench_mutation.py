@@ -497,6 +497,203 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "torch.isfinite(est).all(+1)",
         "the signals are (B, T) here ([:, 0] of (B, 1, T)): dimension 1 is dimension -1",
     ),
+    "tdpr.report.tables.x__latex__mutmut_43": (
+        "zip(rows, bold.to_numpy(), marks.to_numpy(), strict=None)",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__latex__mutmut_47": (
+        "zip(rows, bold.to_numpy(), marks.to_numpy(), )",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__latex__mutmut_48": (
+        "zip(rows, bold.to_numpy(), marks.to_numpy(), strict=False)",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__latex__mutmut_62": (
+        "for text, flag, mark in zip(row[n_index:], flags, marked, strict=None):",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__latex__mutmut_66": (
+        "for text, flag, mark in zip(row[n_index:], flags, marked, ):",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__latex__mutmut_67": (
+        "for text, flag, mark in zip(row[n_index:], flags, marked, strict=False):",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__markdown__mutmut_30": (
+        "for row, flags, marked in zip(rows, bold.to_numpy(), marks.to_numpy(), strict=None):",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__markdown__mutmut_34": (
+        "for row, flags, marked in zip(rows, bold.to_numpy(), marks.to_numpy(), ):",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__markdown__mutmut_35": (
+        "for row, flags, marked in zip(rows, bold.to_numpy(), marks.to_numpy(), strict=False):",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__markdown__mutmut_47": (
+        "for c, flag, mark in zip(row[n_index:], flags, marked, strict=None)",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__markdown__mutmut_51": (
+        "for c, flag, mark in zip(row[n_index:], flags, marked, )",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__markdown__mutmut_52": (
+        "for c, flag, mark in zip(row[n_index:], flags, marked, strict=False)",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__check_present__mutmut_5": (
+        'have = set(zip(metrics["system"], metrics["cutoff"], strict=None))',
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__check_present__mutmut_8": (
+        'have = set(zip(metrics["system"], metrics["cutoff"], ))',
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__check_present__mutmut_13": (
+        'have = set(zip(metrics["system"], metrics["cutoff"], strict=False))',
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__tidy__mutmut_13": (
+        'keys = [system_key(m, v) for m, v in zip(metrics["model"], metrics["variant"],'
+        " strict=None)]",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__tidy__mutmut_16": (
+        'keys = [system_key(m, v) for m, v in zip(metrics["model"], metrics["variant"], )]',
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__tidy__mutmut_21": (
+        'keys = [system_key(m, v) for m, v in zip(metrics["model"], metrics["variant"],'
+        " strict=False)]",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x_extended_table__mutmut_81": (
+        "blocks.update({cutoff_title(c): frame for c, frame in zip(cutoffs, per_cutoff,"
+        " strict=None)})",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x_extended_table__mutmut_84": (
+        "blocks.update({cutoff_title(c): frame for c, frame in zip(cutoffs, per_cutoff, )})",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x_extended_table__mutmut_85": (
+        "blocks.update({cutoff_title(c): frame for c, frame in zip(cutoffs, per_cutoff,"
+        " strict=False)})",
+        "the sequences zipped come from one frame: equal lengths, so strict never fires",
+    ),
+    "tdpr.report.tables.x__tidy__mutmut_27": (
+        'cutoff = metrics["cutoff"].astype(None).round().astype(int)',
+        "astype(None) gives float64, as astype(float) does",
+    ),
+    "tdpr.report.tables.x__bold_mask__mutmut_24": (
+        "shown = block[column].astype(None).round(decimals[column])",
+        "astype(None) gives float64, as astype(float) does",
+    ),
+    "tdpr.report.tables.x_extended_table__mutmut_69": (
+        "wide.xs(c, level=None)",
+        "xs without a level takes the first, which is cutoff",
+    ),
+    "tdpr.report.tables.x_extended_table__mutmut_71": (
+        "wide.xs(c, )",
+        "xs without a level takes the first, which is cutoff",
+    ),
+    "tdpr.report.tables.x_extended_table__mutmut_97": (
+        'table.columns.name = ""',
+        "neither the writers nor the CSV show the columns' name",
+    ),
+    "tdpr.report.tables.x_write_extended_table__mutmut_15": (
+        "roles = _roles(table.index.get_level_values(+1))",
+        "every table here has a two-level index, where level 1 is level -1",
+    ),
+    "tdpr.report.tables.x_write_formats__mutmut_4": (
+        "labels = table.index.get_level_values(+1)",
+        "only the phase study reaches this line without bold, and its index has two levels (level"
+        " 1 is level -1)",
+    ),
+    "tdpr.report.tables.x_write_extended_table__mutmut_73": (
+        "table, csv, md, tex, caption, None, decimals",
+        "with bold given, write_formats never reads best",
+    ),
+    "tdpr.report.tables.x_write_table1__mutmut_70": (
+        "table, csv, md, tex, caption, None, decimals",
+        "with bold given, write_formats never reads best",
+    ),
+    "tdpr.report.tables.x_write_extended_table__mutmut_90": (
+        'table, csv, md, tex, caption, best, decimals, group_level="XXCutoffXX",',
+        "with bold given, write_formats reads group_level only as a flag for the LaTeX rules",
+    ),
+    "tdpr.report.tables.x_write_extended_table__mutmut_91": (
+        'table, csv, md, tex, caption, best, decimals, group_level="cutoff",',
+        "with bold given, write_formats reads group_level only as a flag for the LaTeX rules",
+    ),
+    "tdpr.report.tables.x_write_extended_table__mutmut_92": (
+        'table, csv, md, tex, caption, best, decimals, group_level="CUTOFF",',
+        "with bold given, write_formats reads group_level only as a flag for the LaTeX rules",
+    ),
+    "tdpr.report.tables.x_write_formats__mutmut_48": (
+        "frame.to_csv(lineterminator=None)",
+        "on POSIX pandas ends CSV lines with \\n by default",
+    ),
+    "tdpr.report.tables.x_write_table1__mutmut_56": (
+        'extra = ""',
+        "an empty string, like None, adds no CSV column",
+    ),
+    "tdpr.report.tables.x__metric_formats__mutmut_9": (
+        "spec.get(c, (3, BOLD_LOWER))[1]",
+        "the best-direction part of the default is read, not its decimals",
+    ),
+    "tdpr.report.tables.x__text_rows__mutmut_8": (
+        "if len(key) >= 1 and key[0] == previous:",
+        "a one-level index here never repeats a label (systems are unique in Table 1)",
+    ),
+    "tdpr.report.tables.x__cutoff_means__mutmut_21": (
+        "means = means.reindex(columns=None)",
+        "table1 orders the cutoff columns as given itself (tested with a reversed order)",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_2": (
+        'metrics = metrics if ("system" in metrics) and False else _tidy(metrics)',
+        "tidying tidy metrics again changes nothing",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_4": (
+        'metrics = metrics if "XXsystemXX" in metrics else _tidy(metrics)',
+        "tidying tidy metrics again changes nothing",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_5": (
+        'metrics = metrics if "SYSTEM" in metrics else _tidy(metrics)',
+        "tidying tidy metrics again changes nothing",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_6": (
+        'metrics = metrics if "system" not in metrics else _tidy(metrics)',
+        "tidying tidy metrics again changes nothing",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_50": (
+        "systems = None",
+        "the input compared with itself is never flagged, and the reference has no rows of its"
+        " own metrics",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_53": (
+        "split_system(k)[1] not in (INPUT, REFERENCE)",
+        "the input compared with itself is never flagged, and the reference has no rows of its"
+        " own metrics",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_57": (
+        "lf_up = lf.reindex(None) - lf.loc[INPUT] > BAND_LSD_TOLERANCE",
+        "the input compared with itself is never flagged, and the reference has no rows of its"
+        " own metrics",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_61": (
+        "snr_down = snr.loc[INPUT] - snr.reindex(None) > BAND_SNR_TOLERANCE_DB",
+        "the input compared with itself is never flagged, and the reference has no rows of its"
+        " own metrics",
+    ),
+    "tdpr.report.tables.x_alters_band__mutmut_58": (
+        "lf_up = lf.reindex(systems) - lf.loc[INPUT] >= BAND_LSD_TOLERANCE",
+        "differs only at a difference of exactly 0.05",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",

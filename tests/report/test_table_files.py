@@ -131,3 +131,95 @@ def test_an_extended_table_of_some_cutoffs_holds_those_only():
     assert "my_metric" in table.columns and (table["my_metric"] == 7.0).all()
     assert table.loc[("2.5 kHz", "SEANet"), "LSD"] == pytest.approx(1.1)
     assert list(table.columns) == ["LSD", "LSD-LF", "my_metric"]
+
+
+def test_caption_cells_and_notes_edge_cases():
+    from tdpr.report.tables import _caption, _cell, _where
+
+    frame = pd.DataFrame({"a": [1.0]})
+    for end in (".", "!", "?"):
+        assert _caption("Title.", f"Convention{end}", frame) == f"Title. Convention{end}"
+    assert _caption("Title.", "Convention", frame) == "Title. Convention."
+    assert _cell(1.23456, None) == "1.23" and _cell(1.23456, 3) == "1.235"
+    # columns unbeaten in the same blocks are named together, once
+    assert _where([("all", "LSD"), ("all", "SI-SDR")], ["all", "2.5 kHz"]) == "LSD, SI-SDR (all)"
+
+
+def test_formats_of_a_plain_table_one_row_blocks_and_an_unknown_metric(tmp_path):
+    """An unnamed index leaves its header cell empty; a block of one row still gets its rule in
+    LaTeX; a metric without a registered title is shown with 2 decimals, lower is better."""
+    from tdpr.report.tables import write_formats
+
+    plain = pd.DataFrame({"a": [1.0, 2.0]}, index=["x", "y"])
+    paths = [tmp_path / f"plain.{ext}" for ext in ("csv", "md", "tex")]
+    write_formats(plain, *paths, "Caption.", {"a": "lower"}, {"a": 2})
+    assert paths[1].read_text().splitlines()[0] == "|  | a |"
+    assert "\n & a \\\\\n" in paths[2].read_text()
+    blocks = pd.DataFrame(
+        {"a": [1.0, 2.0]},
+        index=pd.MultiIndex.from_tuples([("p", "x"), ("q", "x")], names=["B", "S"]),
+    )
+    write_formats(blocks, *paths, "Caption.", {"a": "lower"}, {"a": 2}, group_level="B")
+    lines = paths[2].read_text().splitlines()
+    assert lines[lines.index("p & x & \\textbf{1.00} \\\\") + 1] == "\\midrule"
+
+    metrics = tidy(SYSTEMS)
+    own = metrics[metrics.metric == "lsd"].assign(metric="my_metric", value=7.0)
+    both = pd.concat([metrics, own], ignore_index=True)
+    table = extended_table(both, cutoffs=CUTOFFS, metric_names=["my_metric", "lsd"])
+    paths = [tmp_path / f"ext.{ext}" for ext in ("csv", "md", "tex")]
+    write_extended_table(table, *paths, convention=CONVENTION)
+    md = paths[1].read_text()
+    assert md.splitlines()[0] == "| Cutoff | System | my_metric | LSD |"  # the order asked
+    assert "| 7.00 |" in md and "7.000" not in md
+
+
+def test_band_marks_sit_on_the_lsd_column_and_need_band_metrics(tmp_path):
+    """The † of a system that alters its band goes on the LSD cell wherever LSD is, on the first
+    column without it; without band metrics nothing is judged and the CSV has no column."""
+    from tdpr.report.tables import ALTERS_BAND_COLUMN, ALTERS_BAND_MARK, alters_band
+
+    metrics = tidy(SYSTEMS)
+    flagged = alters_band(metrics, CUTOFFS)  # tidy metrics as read from metrics.csv
+    assert flagged is not None and "seanet_tdpr" in set(flagged.index)
+    for names, marked in (
+        (["si_sdr", "lsd", "lsd_lf"], "LSD"),
+        (["si_sdr", "lsd_lf"], "SI-SDR (dB)"),
+    ):
+        table = extended_table(metrics, cutoffs=CUTOFFS, metric_names=names)
+        paths = [tmp_path / f"m.{ext}" for ext in ("csv", "md", "tex")]
+        write_extended_table(table, *paths, convention=CONVENTION)
+        header, *rows = [
+            line
+            for line in paths[1].read_text().splitlines()
+            if "SEANet+TD-PR" in line or line.startswith("| Cutoff")
+        ]
+        column = header.split(" | ").index(marked)
+        assert all(row.split(" | ")[column].endswith(ALTERS_BAND_MARK) for row in rows), marked
+    no_band = metrics[~metrics.metric.isin(["lsd_lf", "si_sdr"])]
+    assert alters_band(no_band, CUTOFFS) is None
+    no_input_snr = metrics[~((metrics.model == "input") & (metrics.metric == "si_sdr"))]
+    assert alters_band(no_input_snr, CUTOFFS) is None
+    table = extended_table(no_band, cutoffs=CUTOFFS)
+    paths = [tmp_path / f"n.{ext}" for ext in ("csv", "md", "tex")]
+    write_extended_table(table, *paths, convention=CONVENTION)
+    assert ALTERS_BAND_COLUMN not in paths[0].read_text()
+
+
+def test_a_system_not_in_table1_that_alters_its_band_marks_nothing(tmp_path):
+    """SEANet+GT-phase (an oracle, not a Table 1 row) altering its band adds no mark."""
+    systems = {**SYSTEMS, "seanet_gtphase": {**SYSTEMS["seanet_gtphase"], "lsd_lf": (0.9, 0.9)}}
+    table = table1(tidy(systems), PARAMS, ["seanet"], CUTOFFS, baselines=["noisefill"])
+    paths = [tmp_path / f"t.{ext}" for ext in ("csv", "md", "tex")]
+    write_table1(table, *paths, convention=CONVENTION)
+    assert "GT-phase" not in paths[1].read_text()
+
+
+def test_table1_columns_follow_the_cutoffs_given_and_bad_frames_are_named():
+    from tdpr.report.tables import TableInputError
+
+    metrics = tidy(SYSTEMS)
+    table = table1(metrics, PARAMS, ["seanet"], [3000, 2500])
+    assert list(table.columns) == ["3 kHz", "2.5 kHz", "AVG", "Params"]
+    with pytest.raises(TableInputError, match="variant"):
+        table1(metrics.drop(columns="variant"), PARAMS, ["seanet"], CUTOFFS)
