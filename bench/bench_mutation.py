@@ -694,6 +694,46 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "lf_up = lf.reindex(systems) - lf.loc[INPUT] >= BAND_LSD_TOLERANCE",
         "differs only at a difference of exactly 0.05",
     ),
+    "tdpr.baselines.base.xǁBaselineǁenhance__mutmut_18": (
+        "X = stft(torch.from_numpy(x), N_FFT, None).numpy()",
+        "torch's default hop, n_fft // 4, is HOP (256)",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁenhance__mutmut_21": (
+        "X = stft(torch.from_numpy(x), N_FFT, ).numpy()",
+        "torch's default hop, n_fft // 4, is HOP (256)",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁenhance__mutmut_35": (
+        "z = istft(torch.from_numpy(Z), N_FFT, None, length=len(x)).numpy()",
+        "torch's default hop, n_fft // 4, is HOP (256)",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁenhance__mutmut_39": (
+        "z = istft(torch.from_numpy(Z), N_FFT, length=len(x)).numpy()",
+        "torch's default hop, n_fft // 4, is HOP (256)",
+    ),
+    "tdpr.baselines.base.xǁBaselineǁenhance__mutmut_24": (
+        "Z = self.high_band(None, X, cutoff_hz, start)",
+        "neither baseline's high_band reads the waveform, only its spectrogram",
+    ),
+    "tdpr.baselines.noisefill.x_hashed_phase__mutmut_1": (
+        "with np.errstate(over=None):",
+        "errstate only decides whether the wrap-around of uint64 arithmetic warns",
+    ),
+    "tdpr.baselines.noisefill.x_hashed_phase__mutmut_22": (
+        "return (key >> np.uint64(11)).astype(None) * (2 * np.pi / 2**53)",
+        "astype(None) gives float64",
+    ),
+    "tdpr.baselines.spectrum.x_read_spectrum__mutmut_43": (
+        'power = 10 ** (np.asarray(body["power_db"], dtype=None) / 10)',
+        "JSON numbers become float64 arrays either way",
+    ),
+    "tdpr.baselines.spectrum.x_read_spectrum__mutmut_45": (
+        'power = 10 ** (np.asarray(body["power_db"], ) / 10)',
+        "JSON numbers become float64 arrays either way",
+    ),
+    "tdpr.baselines.spectrum.xǁMeanSpectrumǁ__post_init____mutmut_8": (
+        "if power.shape != (self.n_fft / 2 + 1,):",
+        "n_fft is even: (n/2 + 1,) equals (n//2 + 1,) as a shape",
+    ),
     "tdpr.train.losses.x__float32__mutmut_1": (
         "return x if (x.dtype == torch.float32) and False else x.float()",
         "Tensor.float() of a float32 tensor returns that very tensor",

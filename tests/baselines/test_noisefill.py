@@ -193,3 +193,36 @@ def test_the_baselines_work_in_float64_and_answer_in_float32():
         wide, narrow = system(x.double(), 3000.0), system(x, 3000.0)
         assert wide.dtype == narrow.dtype == torch.float32
         assert torch.equal(wide, narrow), name
+
+
+def test_the_baselines_edges_seed_and_sum():
+    """Cutoffs from 2 to 7.5 kHz inclusive; the seed asked reaches the baseline (0 by
+    default); the shortest input is taken; float32 input is filled in float64; the output is
+    the input plus the high-passed band the baseline builds."""
+    from tdpr.baselines import load_baseline
+    from tdpr.baselines.base import HOP, MIN_SAMPLES, N_FFT, check_cutoff, highpass
+    from tdpr.dsp.stft import istft
+
+    for ok in (2000.0, 7500.0):
+        check_cutoff(ok)
+    for bad in (1999.9, 7500.1):
+        with pytest.raises(ValueError, match="2000-7500 Hz"):
+            check_cutoff(bad)
+    assert load_baseline("noisefill", seed=3).seed == 3 and NoiseFill().seed == 0
+    system = load_baseline("replicate")
+    x = np.random.default_rng(4).standard_normal(8000).astype(np.float32) * 0.1
+    system.enhance(x[:MIN_SAMPLES], 3000.0)
+    assert np.array_equal(system.enhance(x, 3000.0), system.enhance(x.astype(np.float64), 3000.0))
+    x64 = x.astype(np.float64)
+    X = stft(torch.from_numpy(x64), N_FFT, HOP).numpy()
+    band = system.high_band(x64, X, 3000.0, 0)
+    z = istft(torch.from_numpy(band), N_FFT, HOP, length=len(x64)).numpy()
+    np.testing.assert_allclose(system.enhance(x64, 3000.0), x64 + highpass(z, 3000.0), atol=1e-12)
+
+
+def test_hashed_phase_takes_any_integer_seed():
+    same = (np.arange(3), np.arange(4))
+    for seed in (-1, 2**64 - 1, 2**70):
+        phase = hashed_phase(seed, *same)
+        assert np.isfinite(phase).all() and ((phase >= 0) & (phase < 2 * np.pi)).all()
+    assert np.array_equal(hashed_phase(-1, *same), hashed_phase(2**64 - 1, *same))

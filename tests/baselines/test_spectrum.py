@@ -137,3 +137,10 @@ def test_the_mean_runs_in_float64_and_records_seconds_to_the_millisecond():
     narrow, wide = mean_of([x]), mean_of([x.astype(np.float64)])
     assert np.array_equal(np.asarray(narrow.power), np.asarray(wide.power))
     assert narrow.provenance == {"clips": 1, "frames": 78, "seconds": 1.234}  # 19752 / 16000
+
+
+def test_a_spectrum_given_as_a_list_of_integers_is_kept_as_float64():
+    from tdpr.baselines.spectrum import MeanSpectrum
+
+    spectrum = MeanSpectrum(power=[1] * 513)
+    assert isinstance(spectrum.power, np.ndarray) and spectrum.power.dtype == np.float64
