@@ -1150,7 +1150,10 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
         # function renumbers its mutants); carry the rest over.
         from mutmut.stats import status_by_exit_code
 
-        before = previous_codes(args.rerun_survivors / scratch_name(module), sources)
+        before: dict[str, int | None] = {}
+        for kept in args.rerun_survivors:  # oldest first: a later run's result replaces
+            codes = previous_codes(kept / scratch_name(module), sources)
+            before.update({n: c for n, c in codes.items() if c is not None})  # None: not run
         done = {n: before[n] for n in chosen if before.get(n) is not None}
         carried = {n: c for n, c in done.items() if status_by_exit_code[c] in (*KILLED, "timeout")}
         chosen = [n for n in chosen if n not in carried]
@@ -1251,9 +1254,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the table and survivors as Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     parser.add_argument(
-        "--rerun-survivors", type=Path, metavar="KEPT",
-        help="the folder an earlier --keep run left: run only what survived there (or was not "
-        "run), count its killed mutants as killed",
+        "--rerun-survivors", type=Path, nargs="+", metavar="KEPT",
+        help="the folders earlier --keep runs left, oldest first (a whole run, then its "
+        "reruns): run only what survived the latest run of each mutant, count killed ones",
     )  # fmt: skip
     args = parser.parse_args()
 
