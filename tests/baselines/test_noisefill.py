@@ -226,3 +226,12 @@ def test_hashed_phase_takes_any_integer_seed():
         phase = hashed_phase(seed, *same)
         assert np.isfinite(phase).all() and ((phase >= 0) & (phase < 2 * np.pi)).all()
     assert np.array_equal(hashed_phase(-1, *same), hashed_phase(2**64 - 1, *same))
+
+
+def test_a_baseline_checks_the_cutoff_it_is_given():
+    from tdpr.baselines import load_baseline
+
+    system = load_baseline("noisefill")
+    system.check_cutoff(3000.0)
+    with pytest.raises(ValueError, match="2000-7500 Hz"):
+        system.check_cutoff(1000.0)

@@ -223,3 +223,18 @@ def test_table1_columns_follow_the_cutoffs_given_and_bad_frames_are_named():
     assert list(table.columns) == ["3 kHz", "2.5 kHz", "AVG", "Params"]
     with pytest.raises(TableInputError, match="variant"):
         table1(metrics.drop(columns="variant"), PARAMS, ["seanet"], CUTOFFS)
+
+
+def test_parameter_cells_and_the_clip_counts_in_an_error():
+    """A TD-CNN with a phase that needs no network (Griffin-Lim) has no parameter count of its
+    own to show ('-'); the clip-check error lists each system's count, comma-separated."""
+    from tdpr.report.tables import TableInputError, _params_cell
+
+    assert _params_cell("seanet", PARAMS, "tfgan") == "11.0 M"
+    assert _params_cell("seanet_griffinlim_full", PARAMS, "tfgan") == "-"
+    assert _params_cell("seanet_tdpr", PARAMS, "tfgan") == "11.0 + 5.9 M"
+    metrics = tidy(SYSTEMS)
+    extra = metrics[(metrics.model == "seanet") & (metrics.variant == "plain")].head(1)
+    with pytest.raises(TableInputError, match=r"\(\w+: \d+, \w+: \d+"):
+        table1(pd.concat([metrics, extra.assign(clip="c")], ignore_index=True), PARAMS,
+               ["seanet"], CUTOFFS)  # fmt: skip
