@@ -1104,14 +1104,9 @@ def collect(scratch: Path, module: str, sources: list[Path], names: list[str]) -
             function, cls = orig_function_and_class_names_from_key(name)
             diff = changed_lines(*function_sources(scratch, name, path))
             survivor = Survivor(name, f"{cls}.{function}" if cls else function, status, diff)
-            for table, kind in ((EQUIVALENT, "equivalent"), (GPU_ONLY, "GPU only")):
-                if name not in table:
-                    continue
-                line, reason = table[name]
-                if any(line in d for d in diff):
-                    survivor.verdict = f"{kind}: {reason}"
-                else:
-                    result.stale.append(name)
+            survivor.verdict = registered_verdict(name, diff)
+            if survivor.verdict is None and (name in EQUIVALENT or name in GPU_ONLY):
+                result.stale.append(name)
             result.survivors.append(survivor)
     return result
 
@@ -1136,6 +1131,9 @@ def scratch_name(module: str) -> str:
 
 
 def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResult:
+    from mutmut.stats import status_by_exit_code
+    from mutmut.utils.format_utils import orig_function_and_class_names_from_key
+
     start = time.perf_counter()
     sources = module_sources(module)
     tests = [t for t in MODULES[module] if (ROOT / t).exists()]
@@ -1148,14 +1146,12 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
         # Tests are only ever added: a mutant killed before stays killed. Run again what
         # survived (or had no test), and every mutant the earlier run did not know (a changed
         # function renumbers its mutants); carry the rest over.
-        from mutmut.stats import status_by_exit_code
-
         before: dict[str, int | None] = {}
         for kept in args.rerun_survivors:  # oldest first: a later run's result replaces
             codes = previous_codes(kept / scratch_name(module), sources)
             before.update({n: c for n, c in codes.items() if c is not None})  # None: not run
-        done = {n: before[n] for n in chosen if before.get(n) is not None}
-        carried = {n: c for n, c in done.items() if status_by_exit_code[c] in (*KILLED, "timeout")}
+        killed = (*KILLED, "timeout")
+        carried = {n: before[n] for n in chosen if status_by_exit_code.get(before.get(n)) in killed}
         chosen = [n for n in chosen if n not in carried]
     # Mutants named as equivalent (or GPU only) survive by definition: not run, counted as named.
     named = {n: v for n in chosen if (v := registered_verdict(n, diffs[n])) is not None}
@@ -1168,8 +1164,6 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
     cpu, setup = run_mutmut(scratch, chosen, args.max_children, 1) if chosen else (0.0, 0.0)
     wall = time.perf_counter() - start
     result = collect(scratch, module, sources, chosen) if chosen else ModuleResult(module, 0)
-    from mutmut.utils.format_utils import orig_function_and_class_names_from_key
-
     for name, verdict in named.items():
         function, cls = orig_function_and_class_names_from_key(name)
         survivor = Survivor(name, f"{cls}.{function}" if cls else function, "named", diffs[name])
@@ -1177,8 +1171,6 @@ def run_module(args: argparse.Namespace, module: str, work: Path) -> ModuleResul
         result.survivors.append(survivor)
         result.counts["survived"] = result.counts.get("survived", 0) + 1
     if carried:
-        from mutmut.stats import status_by_exit_code
-
         for code in carried.values():
             status = status_by_exit_code[code]
             result.counts[status] = result.counts.get(status, 0) + 1
