@@ -3,8 +3,10 @@ and `tdpr models` with them."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,10 @@ from conftest import piano_like
 
 import tdpr.pretrained as pretrained
 from tdpr.cli import main
+from tdpr.data.download import sha256_file
 from tdpr.enhance import Enhancer
 from tdpr.models import build_model
-from tdpr.pretrained import WeightsError, choose_default, export_weights
+from tdpr.pretrained import WeightsError, choose_default, compare_weights, export_weights
 from tdpr.train.checkpoint import load_model, save_model
 
 SEANET = {"base_channels": 4, "strides": [2, 4], "latent_dim": 8}
@@ -177,3 +180,60 @@ def test_models_lists_the_shipped_weights(weights, capsys):
     )
     assert main(["models", "--shipped", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["default"]["model"] == "seanet"
+
+
+def _ship_weights_tool():
+    path = Path(__file__).resolve().parents[1] / "tools" / "ship_weights.py"
+    spec = importlib.util.spec_from_file_location("ship_weights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_rerun_is_compared_with_the_shipped_weights_tensor_by_tensor(tmp_path, weights, capsys):
+    """``ship_weights.py --compare``: the same tensors pass whatever the file's metadata; one
+    changed tensor, another model set or a corrupt file do not."""
+    run = tmp_path / "run"
+    shutil.copytree(weights, run)
+    # The same tensors in a file that records other versions: the same weights, not the same file.
+    seanet = torch.load(run / "seanet.pt", weights_only=True)
+    seanet["versions"] = {**seanet["versions"], "torch": "0.0.0"}
+    torch.save(seanet, run / "seanet.pt")
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["models"]["seanet"]["sha256"] = sha256_file(run / "seanet.pt")
+    manifest["models"]["seanet"]["lsd"]["2500"] = 1.31
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    rows = {row.name: row for row in compare_weights(run, weights)}
+    assert set(rows) == {"seanet", "tfgan"}
+    assert rows["tfgan"].same_file and rows["tfgan"].same_weights
+    assert not rows["seanet"].same_file and rows["seanet"].same_weights
+    assert rows["seanet"].tensors == len(seanet["state"]) > 1
+    assert rows["seanet"].lsd == {"2500": (1.31, 1.3), "3000": (1.3, 1.3)}
+    tool = _ship_weights_tool()
+    assert tool.compare(run, weights) == 0
+    assert "ship_weights: the same weights" in capsys.readouterr().out
+
+    # One tensor moved by 1e-3: that model differs, by that much, and the tool says so.
+    name = sorted(seanet["state"])[1]
+    seanet["state"][name] = seanet["state"][name] + 1e-3
+    torch.save(seanet, run / "seanet.pt")
+    manifest["models"]["seanet"]["sha256"] = sha256_file(run / "seanet.pt")
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    rows = {row.name: row for row in compare_weights(run, weights)}
+    assert (rows["seanet"].differing, rows["tfgan"].differing) == (1, 0)
+    assert rows["seanet"].max_abs_diff == pytest.approx(1e-3, rel=1e-3)
+    assert tool.compare(run, weights) == 1
+    out = capsys.readouterr().out
+    assert "ship_weights: differs: seanet" in out and "| seanet | " in out
+
+    # A file that fails its SHA-256, or a run with other models: bad input, named.
+    with open(run / "tfgan.pt", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(WeightsError, match="tfgan.*does not match its SHA-256"):
+        compare_weights(run, weights)
+    del manifest["models"]["tfgan"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(WeightsError, match="holds seanet; the reference holds seanet, tfgan"):
+        compare_weights(run, weights)
+    assert tool.compare(run, weights) == 2
+    assert "the reference holds" in capsys.readouterr().err

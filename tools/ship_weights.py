@@ -2,12 +2,18 @@
 
     python tools/ship_weights.py                 # snakemake on config/showcase.yaml, then copy
     python tools/ship_weights.py --no-run        # copy an existing results/weights
+    python tools/ship_weights.py --compare       # compare results/weights with the shipped
 
 The folder (model files, manifest.json, MODEL_CARD.md: :mod:`tdpr.pretrained`) replaces
 src/tdpr/weights/ as a whole, and the run's learning curves replace
 docs/showcase_training_curves.png (the README's figure), after every file's SHA-256 is checked
 against the manifest and the total size against the cap (20 MB). Exit status 0 when copied;
 1 when a check fails; 2 on bad input.
+
+``--compare`` copies nothing: it checks that a run reproduced the shipped weights, model by
+model, tensor by tensor (:func:`tdpr.pretrained.compare_weights`), with each model's test LSD
+per cutoff in both manifests. Exit status 0 when every model has the same tensors, 1 when one
+differs, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -19,7 +25,14 @@ import sys
 from pathlib import Path
 
 from tdpr.fsio import atomic_folder
-from tdpr.pretrained import CARD, MANIFEST, WeightsError, read_manifest, shipped_file
+from tdpr.pretrained import (
+    CARD,
+    MANIFEST,
+    WeightsError,
+    compare_weights,
+    read_manifest,
+    shipped_file,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "tdpr" / "weights"
@@ -34,7 +47,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cores", default="all", help="snakemake --cores (all)")
     parser.add_argument("--figure", default="results/figures/training_curves.png")
     parser.add_argument("--no-run", action="store_true", help="copy without running snakemake")
+    parser.add_argument(
+        "--compare", action="store_true", help="compare --weights with the shipped; copy nothing"
+    )
     return parser.parse_args(argv)
+
+
+def compare(source: Path, reference: Path) -> int:
+    """Print how each model of ``source`` compares with ``reference``; 0 when all match."""
+    try:
+        rows = compare_weights(source, reference)
+    except WeightsError as err:
+        print(f"ship_weights: {err}", file=sys.stderr)
+        return 2
+    print("| model | tensors | differing | max abs difference | test LSD, run / shipped |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        lsd = ", ".join(f"{c}: {a:.4f} / {b:.4f}" for c, (a, b) in row.lsd.items()) or "-"
+        same = " (the same file)" if row.same_file else ""
+        print(f"| {row.name} | {row.tensors} | {row.differing}{same} | {row.max_abs_diff:.3g} "
+              f"| {lsd} |")  # fmt: skip
+    differ = [row.name for row in rows if not row.same_weights]
+    print("ship_weights: " + (f"differs: {', '.join(differ)}" if differ else "the same weights"))
+    return 1 if differ else 0
 
 
 def shipped_names(folder: Path) -> list[str]:
@@ -49,6 +84,8 @@ def shipped_names(folder: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     source = Path(args.weights)
+    if args.compare:
+        return compare(source, TARGET)
     if not args.no_run:
         targets = [str(source), args.figure]
         command = ["snakemake", *targets, "--cores", args.cores, "--configfile", args.config]

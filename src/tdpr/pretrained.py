@@ -297,3 +297,71 @@ def model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class WeightsComparison:
+    """How one model of a weights folder compares with the same model of another.
+
+    Attributes:
+        name: the model's name in both manifests.
+        same_file: the two files are byte-identical (same SHA-256).
+        tensors: how many tensors the model's state holds.
+        differing: how many of them differ (0: the same weights, whatever the file's metadata).
+        max_abs_diff: the largest absolute difference over every tensor.
+        lsd: ``{cutoff: (this folder's test LSD, the other's)}`` from the manifests.
+    """
+
+    name: str
+    same_file: bool
+    tensors: int
+    differing: int
+    max_abs_diff: float
+    lsd: dict[str, tuple[float, float]]
+
+    @property
+    def same_weights(self) -> bool:
+        return self.differing == 0
+
+
+def compare_weights(
+    folder: str | os.PathLike, reference: str | os.PathLike | None = None
+) -> list[WeightsComparison]:
+    """Compare every model of the weights folder ``folder`` (a run's ``results/weights``)
+    with the same model in ``reference`` (default: the shipped weights), tensor by tensor.
+
+    A second run on the same machine and thread count should give the same tensors (training
+    is seeded and deterministic on a CPU); the files themselves may still differ in the
+    versions they record.
+
+    Raises:
+        WeightsError: a folder or model file is missing or fails its SHA-256, the two name
+            other models, or a model's state holds other tensors in the other folder.
+    """
+    import torch
+
+    from tdpr.train.checkpoint import MODEL_KIND, load_checkpoint
+
+    ours, theirs = read_manifest(folder)["models"], read_manifest(reference)["models"]
+    if sorted(ours) != sorted(theirs):
+        raise WeightsError(
+            f"{folder} holds {', '.join(sorted(ours))}; the reference holds "
+            f"{', '.join(sorted(theirs))}"
+        )
+    out = []
+    for name in ours:
+        paths = shipped_file(name, folder), shipped_file(name, reference)
+        states = [load_checkpoint(p, MODEL_KIND)["state"] for p in paths]
+        shapes = [{k: tuple(t.shape) for k, t in state.items()} for state in states]
+        if shapes[0] != shapes[1]:
+            raise WeightsError(f"model {name!r}: the two files hold other tensors (names, shapes)")
+        pairs = ((states[0][k], states[1][k]) for k in states[0])
+        diffs = [float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
+                 for a, b in pairs if not torch.equal(a, b)]  # fmt: skip
+        lsd = {c: (v, theirs[name].get("lsd", {}).get(c, float("nan")))
+               for c, v in ours[name].get("lsd", {}).items()}  # fmt: skip
+        out.append(WeightsComparison(
+            name, ours[name]["sha256"] == theirs[name]["sha256"], len(states[0]), len(diffs),
+            max(diffs, default=0.0), lsd,
+        ))  # fmt: skip
+    return out
