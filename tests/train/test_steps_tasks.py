@@ -122,6 +122,9 @@ def test_gan_task_builds_what_it_is_given_and_resumes_its_data(datasets):
     # resumed after 2 of 6 steps: the epoch holds the items of the 4 steps left (of 4 clips)
     assert len(task.batches(1, 2).dataset) == min(len(train_set), 4 * 2)
     assert len(task.batches(1, 5).dataset) == 2
+    # stopped by a budget of 3 inside epoch 2 (2 steps an epoch): it goes on with item 2 of it
+    assert task.cut_short(2, 3) and not task.cut_short(2, 2) and not task.cut_short(2, 4)
+    assert list(task.batches(2, 3).dataset.indices) == [2, 3]
     result = task.step(next(iter(task.batches(1, 0))), 0)
     assert "disc_total" in result.values and not any("/" in k for k in result.values)
 

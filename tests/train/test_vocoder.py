@@ -50,16 +50,20 @@ def _train(manifests, out: Path, steps: int) -> Path:
 
 
 @pytest.mark.slow
-def test_resumed_vocoder_training_equals_uninterrupted(manifests, tmp_path) -> None:
+@pytest.mark.parametrize(("stop", "steps"), [(2, [2, 4, 6]), (3, [2, 3, 4, 6])])
+def test_resumed_vocoder_training_equals_uninterrupted(manifests, tmp_path, stop, steps) -> None:
+    # 4 clips in batches of 2: an epoch is 2 steps, so a budget of 3 stops inside epoch 2 and
+    # the resumed run must take that epoch's second batch next, not start epoch 3
     whole = load_model(_train(manifests, tmp_path / "a", steps=6))
-    _train(manifests, tmp_path / "b", steps=2)  # stopped after one epoch (2 steps) ...
-    resumed = load_model(_train(manifests, tmp_path / "b", steps=6))  # ... and resumed
+    _train(manifests, tmp_path / "b", steps=stop)  # stopped at a step budget ...
+    resumed = load_model(_train(manifests, tmp_path / "b", steps=6))  # ... and raised
     for (name, a), (_, b) in zip(
         whole.state_dict().items(), resumed.state_dict().items(), strict=True
     ):
         assert torch.equal(a, b), name
     history = pd.read_csv(tmp_path / "b" / "history.csv")
-    assert history["step"].tolist() == [2, 4, 6]
+    assert history["step"].tolist() == steps
+    assert history["epoch"].tolist() == [(s + 1) // 2 for s in steps]
     assert history["disc_total"].iloc[0] == 0 and history["disc_total"].iloc[-1] > 0  # GAN on
     assert history["valid_lsd"].notna().all()
 

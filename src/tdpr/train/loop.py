@@ -7,12 +7,14 @@ regression step of the TD-CNNs and the adversarial step of the vocoder
 generators, the history and the config: :mod:`tdpr.train.checkpoint`) and ``history.csv`` into
 the work directory, atomically; TensorBoard scalars go to ``<work_dir>/tb``. When it starts and
 finds a checkpoint there, it checks that the config differs only in the task's resumable keys
-and continues after the checkpoint's epoch.
+and continues after the checkpoint's epoch, or inside it when the epoch was cut short by a
+step budget that the resumed run has raised (``Task.cut_short``: the vocoder, counted in steps).
 
 Data order, crops and degradations are functions of ``(seed, epoch, index)``
 (:mod:`tdpr.train.data`), loaders have generators of their own, and the global torch generator
 state is saved and restored, so on the CPU a run killed after any epoch and restarted ends with
-bit-identical weights to an uninterrupted run. (On CUDA, non-deterministic kernels may still
+bit-identical weights to an uninterrupted run; so does a vocoder run stopped by its step budget in
+the middle of an epoch and resumed with a larger one. (On CUDA, non-deterministic kernels may still
 make two runs differ in the last bits.) A training mean that is not finite stops the run with
 :class:`FloatingPointError` before its epoch is checkpointed.
 
@@ -77,6 +79,7 @@ class Task(Protocol):
     def modules(self) -> dict[str, nn.Module]: ...
     def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
     def finished(self, epoch: int, step: int) -> bool: ...
+    def cut_short(self, epoch: int, step: int) -> bool: ...
     def batches(self, epoch: int, step: int) -> Iterable[Any]: ...
     def step(self, batch: Any, step: int) -> StepResult: ...
     def validate(self) -> dict[str, float]: ...
@@ -184,6 +187,10 @@ def fit(
     if (work_dir / CHECKPOINT).exists():
         epoch, step, history = _restore(task, work_dir / CHECKPOINT)
         logger.info("resuming from epoch %d, step %d (%s)", epoch, step, work_dir / CHECKPOINT)
+        if task.cut_short(epoch, step) and not task.finished(epoch, step):
+            # the rest of that epoch comes next, as in a run that was never stopped
+            logger.info("%s | continuing epoch %d after step %d", task.name, epoch, step)
+            epoch -= 1
     if main:
         write_history(work_dir / HISTORY, history, task.columns)
     if task.finished(epoch, step):

@@ -124,6 +124,9 @@ class RegressionTask:
     def finished(self, epoch: int, step: int) -> bool:
         return epoch >= self.cfg.epochs
 
+    def cut_short(self, epoch: int, step: int) -> bool:
+        return False  # epochs end only when their items do (or at max_steps_per_epoch, always)
+
     def _loader(self, dataset: Dataset) -> DataLoader:
         pin = self.device.type == "cuda"
         return make_loader(dataset, self.cfg.batch_size, self.num_workers, pin, self.cfg.seed)
@@ -250,10 +253,34 @@ class GANTask:
     def finished(self, epoch: int, step: int) -> bool:
         return step >= self.cfg.steps
 
+    def steps_per_epoch(self) -> int:
+        """Optimiser steps of a whole epoch (the last batch may be smaller)."""
+        return math.ceil(len(self.train_set) / self.cfg.batch_size)
+
+    def _done_in(self, epoch: int, step: int) -> int:
+        """Steps of ``epoch`` taken by global ``step``, every earlier epoch having been whole."""
+        return step - (epoch - 1) * self.steps_per_epoch()
+
+    def cut_short(self, epoch: int, step: int) -> bool:
+        """Whether ``epoch`` ended at the step budget before its last batch.
+
+        A checkpoint whose step count does not fit whole earlier epochs (one written before
+        mid-epoch resumes continued their epoch) counts as whole, and resumes with the next one.
+        """
+        return 0 < self._done_in(epoch, step) < self.steps_per_epoch()
+
     def batches(self, epoch: int, step: int) -> DataLoader:
+        """The batches of ``epoch`` from global ``step`` on, up to the step budget.
+
+        An epoch resumed in its middle (:meth:`cut_short`) skips the items of the steps it has
+        taken, so a run stopped at a budget and resumed with a larger one sees the same items in
+        the same order as one that ran to the larger budget at once.
+        """
         self.train_set.set_epoch(epoch)
-        remaining = (self.cfg.steps - step) * self.cfg.batch_size
-        data = Subset(self.train_set, range(min(len(self.train_set), remaining)))
+        size = self.cfg.batch_size
+        first = self._done_in(epoch, step) * size if self.cut_short(epoch, step) else 0
+        last = min(len(self.train_set), first + (self.cfg.steps - step) * size)
+        data = Subset(self.train_set, range(first, last))
         pin = self.device.type == "cuda"
         return make_loader(data, self.cfg.batch_size, self.num_workers, pin, self.cfg.seed)
 
