@@ -237,3 +237,42 @@ def test_a_rerun_is_compared_with_the_shipped_weights_tensor_by_tensor(tmp_path,
         compare_weights(run, weights)
     assert tool.compare(run, weights) == 2
     assert "the reference holds" in capsys.readouterr().err
+
+
+def test_shipping_a_rerun_keeps_the_models_it_reproduced(tmp_path, weights, monkeypatch, capsys):
+    """``ship_weights.py --no-run``: a model with the shipped tensors keeps the shipped file
+    and record (its training minutes); a changed one is replaced, with its own."""
+    run = tmp_path / "run"
+    shutil.copytree(weights, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    for name, change in (("seanet", 0.0), ("tfgan", 1e-3)):  # same tensors / one moved
+        model = torch.load(run / f"{name}.pt", weights_only=True)
+        model["versions"] = {**model["versions"], "torch": "0.0.0"}
+        first = sorted(model["state"])[0]
+        model["state"][first] = model["state"][first] + change
+        torch.save(model, run / f"{name}.pt")
+        manifest["models"][name]["sha256"] = sha256_file(run / f"{name}.pt")
+        manifest["models"][name]["train_seconds"] = 6000.0  # a paused rerun: 100 minutes
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "MODEL_CARD.md").write_text(
+        pretrained.model_card(manifest, "| System |\n|---|\n", None, tmp_path / "renders.csv")
+    )
+    shipped = {name: sha256_file(weights / f"{name}.pt") for name in ("seanet", "tfgan")}
+    tool = _ship_weights_tool()
+    monkeypatch.setattr(tool, "TARGET", weights)
+    args = ["--no-run", "--weights", str(run), "--figure", str(tmp_path / "none.png")]
+    assert tool.main(args) == 0
+    assert "file and record kept: seanet\n" in capsys.readouterr().out
+    now = json.loads((weights / "manifest.json").read_text())["models"]
+    assert sha256_file(weights / "seanet.pt") == shipped["seanet"] == now["seanet"]["sha256"]
+    assert now["seanet"]["train_seconds"] == 61.0 and now["tfgan"]["train_seconds"] == 6000.0
+    assert sha256_file(weights / "tfgan.pt") == manifest["models"]["tfgan"]["sha256"]
+    card = (weights / "MODEL_CARD.md").read_text()
+    assert "| seanet | tdcnn |" in card and "| 20 | 1.0 | 1.300 |" in card
+    assert "| tfgan | vocoder |" in card and "| 20 | 100.0 | - |" in card
+    assert card.count("## Models") == 1 and "## Licence" in card
+    pretrained.shipped_file("seanet"), pretrained.shipped_file("tfgan")  # SHA-256s agree
+
+    assert tool.main([*args, "--replace-all"]) == 0  # every file the run's
+    assert "kept" not in capsys.readouterr().out
+    assert sha256_file(weights / "seanet.pt") == manifest["models"]["seanet"]["sha256"]

@@ -10,6 +10,11 @@ docs/showcase_training_curves.png (the README's figure), after every file's SHA-
 against the manifest and the total size against the cap (20 MB). Exit status 0 when copied;
 1 when a check fails; 2 on bad input.
 
+A model whose tensors equal the shipped one's keeps the shipped file and manifest record
+(:func:`tdpr.pretrained.keep_reproduced`): a bit-for-bit rerun changes no weights file and
+keeps the training minutes of the run that first made them; ``--replace-all`` replaces every
+model.
+
 ``--compare`` copies nothing: it checks that a run reproduced the shipped weights, model by
 model, tensor by tensor (:func:`tdpr.pretrained.compare_weights`), with each model's test LSD
 per cutoff in both manifests. Exit status 0 when every model has the same tensors, 1 when one
@@ -30,6 +35,7 @@ from tdpr.pretrained import (
     MANIFEST,
     WeightsError,
     compare_weights,
+    keep_reproduced,
     read_manifest,
     shipped_file,
 )
@@ -49,6 +55,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-run", action="store_true", help="copy without running snakemake")
     parser.add_argument(
         "--compare", action="store_true", help="compare --weights with the shipped; copy nothing"
+    )
+    parser.add_argument(
+        "--replace-all",
+        action="store_true",
+        help="replace every shipped model, also those the run reproduced bit for bit",
     )
     return parser.parse_args(argv)
 
@@ -104,9 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     if size > CAP_BYTES:
         print(f"ship_weights: {size / 1e6:.1f} MB is over the {CAP_BYTES / 1e6:.0f} MB cap")
         return 1
+    kept: list[str] = []
     with atomic_folder(TARGET) as tmp:
         for name in names:  # only what the manifest names
             shutil.copyfile(source / name, tmp / name)
+        if not args.replace_all and (TARGET / MANIFEST).is_file():
+            try:
+                kept = keep_reproduced(tmp, TARGET)
+            except WeightsError as err:  # other models, or a damaged shipped folder
+                print(f"ship_weights: every model replaced: {err}")
+    if kept:
+        print(f"ship_weights: the same tensors as shipped, file and record kept: {', '.join(kept)}")
     if Path(args.figure).is_file():
         shutil.copyfile(args.figure, FIGURE)
     print(f"ship_weights: {TARGET} now holds {source} ({size / 1e6:.1f} MB)")

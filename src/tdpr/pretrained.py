@@ -208,6 +208,24 @@ def mean_lsd(entry: Mapping[str, Any]) -> str:
     return f"{sum(lsd.values()) / len(lsd):.3f}" if lsd else "-"
 
 
+#: The model card's section that :func:`models_table` fills (rewritten by :func:`keep_reproduced`).
+MODELS_HEADING = "## Models"
+
+
+def models_table(manifest: Mapping[str, Any]) -> str:
+    """The model card's table of the models: kind, size, steps, training minutes, test LSD."""
+    rows = [
+        "| model | kind | parameters | steps | training minutes (2 CPU cores) | mean test LSD |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, entry in manifest["models"].items():
+        rows.append(
+            f"| {name} | {entry['kind']} | {entry['parameters']:,} | {entry['steps']} | "
+            f"{entry['train_seconds'] / 60:.1f} | {mean_lsd(entry)} |"
+        )
+    return "\n".join(rows)
+
+
 def model_card(
     manifest: Mapping[str, Any],
     table1_md: str,
@@ -226,12 +244,6 @@ def model_card(
         f"| {r.split} | {r.soundfont} | {r.program} | {r.performances} |"
         for r in pianos.itertuples()
     ]
-    model_rows = []
-    for name, entry in manifest["models"].items():
-        model_rows.append(
-            f"| {name} | {entry['kind']} | {entry['parameters']:,} | {entry['steps']} | "
-            f"{entry['train_seconds'] / 60:.1f} | {mean_lsd(entry)} |"
-        )
     default = manifest["default"]
     seconds = renders.groupby("split")["seconds"].sum() / 60
     lines = [
@@ -275,11 +287,9 @@ def model_card(
         + ". Training inputs are degraded on the fly (a low-pass drawn from seven filter types "
         "at 2.5-4 kHz, order 6-10, 16-bit), as in the paper.",
         "",
-        "## Models",
+        MODELS_HEADING,
         "",
-        "| model | kind | parameters | steps | training minutes (2 CPU cores) | mean test LSD |",
-        "|---|---|---|---|---|---|",
-        *model_rows,
+        models_table(manifest),
         "",
         "## Test figures against the systems that learn nothing",
         "",
@@ -365,3 +375,38 @@ def compare_weights(
             max(diffs, default=0.0), lsd,
         ))  # fmt: skip
     return out
+
+
+def keep_reproduced(folder: str | os.PathLike, reference: str | os.PathLike) -> list[str]:
+    """Put back, in the weights folder ``folder``, each model that holds the same tensors as
+    in ``reference`` (:func:`compare_weights`): ``reference``'s file and its manifest entry.
+
+    A rerun that reproduces a model bit for bit then changes neither its file (whose bytes
+    differ only in the versions it records) nor its record: the training minutes stay those
+    of the run that first made those tensors, not of a rerun that may have shared its machine
+    or been paused. The manifest and the model card's models table are rewritten; the test
+    figures are the run's own (the same models give the same figures).
+
+    Returns:
+        The names of the models put back, in manifest order.
+
+    Raises:
+        WeightsError: as :func:`compare_weights`.
+    """
+    folder, reference = Path(folder), Path(reference)
+    kept = [row.name for row in compare_weights(folder, reference) if row.same_weights]
+    if not kept:
+        return []
+    manifest, theirs = read_manifest(folder), read_manifest(reference)["models"]
+    for name in kept:
+        entry = theirs[name]
+        shutil.copyfile(reference / entry["file"], folder / manifest["models"][name]["file"])
+        manifest["models"][name] = {**entry, "lsd": manifest["models"][name]["lsd"]}
+    card = (folder / CARD).read_text()
+    start = card.index(MODELS_HEADING + "\n")
+    end = card.find("\n## ", start + len(MODELS_HEADING))
+    end = len(card) if end < 0 else end
+    card = card[:start] + f"{MODELS_HEADING}\n\n{models_table(manifest)}\n" + card[end:]
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / CARD).write_text(card)
+    return kept
