@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 import torch
-import yaml
 
+from tdpr.config import load_config
 from tdpr.train.checkpoint import MODEL_KIND, load_checkpoint, load_model
 from tdpr.train.device import split_threads
 from tdpr.train.vocoder import train_vocoder
@@ -39,14 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dict(one_go["train_cfg"])
     if not 0 < args.stop < cfg["steps"]:
         parser.error(f"--stop must lie between 0 and the model's {cfg['steps']} steps")
-    vocoder = yaml.safe_load(args.config.read_text()).get("vocoder", {})
+    discriminator = load_config(args.config)["vocoder"]["discriminator"]  # schema defaults
     threads, workers = split_threads(args.threads, 1, False)
     torch.set_num_threads(threads)
     out = args.out or Path(tempfile.mkdtemp(prefix="vocoder-resume-"))
     clips = args.results / "clips"
     for steps in (args.stop, cfg["steps"]):
         model = train_vocoder(
-            one_go["kwargs"], vocoder.get("discriminator", {}), {**cfg, "steps": steps},
+            one_go["kwargs"], discriminator, {**cfg, "steps": steps},
             clips / "train.csv", clips / "validation.csv", out / "tfgan.pt",
             out / "history.csv", out / "work", device="cpu", num_workers=workers,
         )  # fmt: skip
