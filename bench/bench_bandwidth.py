@@ -184,7 +184,13 @@ def report(name: str, rs: list[Result], unfiltered, judge: bool) -> None:
     )
     print(f"- reported as full band (no cutoff found): {full} (all were cut below 0.6 × Nyquist)")
     if judge:
-        print(f"- LSD with the estimate within 0.02 of the true cutoff's: {_share(_lsd_ok(rs))}")
+        deltas = [r.delta_lsd for r in rs]
+        worse = [d is None or d > LSD_TOLERANCE for d in deltas]
+        better = [d is not None and d < -LSD_TOLERANCE for d in deltas]
+        print(
+            f"- LSD with the estimate within 0.02 of the true cutoff's: {_share(_lsd_ok(rs))}; "
+            f"more than 0.02 worse: {_share(worse)}; more than 0.02 better: {_share(better)}"
+        )
     print(
         f"- confidence ≥ 0.5: {_share([r.confidence >= 0.5 for r in rs])} of the clips, "
         f"{_share([r.within for r in sure])} of them within 150 Hz; below 0.5: "

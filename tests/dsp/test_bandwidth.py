@@ -14,6 +14,8 @@ from tdpr.dsp.bandwidth import (
     envelope_shift_hz,
     estimate_bandwidth,
     ltas_db,
+    pooled_cutoff,
+    posterior,
 )
 from tdpr.dsp.filters import FILTER_TYPES, design_sos, lowpass
 
@@ -128,6 +130,30 @@ def test_other_rates():
     rate = 44100
     low = quantize_pcm16(lowpass(white(3, rate), rate, "butter", 10000, 8))
     assert abs(cutoff(low, rate) - 10000) <= TOLERANCE_HZ
+
+
+def test_the_prior_is_uniform_over_families_then_orders():
+    """Equal errors: a family fitted at five orders weighs what a family fitted once weighs,
+    so the number of orders is not evidence; a smaller error weighs more, no fit nothing."""
+    fitted = [("butter", 6), ("butter", 7), ("butter", 8), ("butter", 9), ("butter", 10),
+              ("brick", None), ("subsampling", None)]  # fmt: skip
+    even = posterior(np.full(7, 4.0), fitted)
+    np.testing.assert_allclose([even[:5].sum(), even[5], even[6]], 1 / 3)
+    errors = np.array([4.0, 4.0, 4.0, 4.0, 4.0, 2.0, np.inf])
+    weights = posterior(errors, fitted)
+    assert weights[5] > even[5] and weights[6] == 0 and weights.sum() == pytest.approx(1)
+
+
+def test_models_that_agree_pool_their_evidence():
+    """Three readings near 3 kHz outweigh a likelier single one at 3.5 kHz: the cutoff is
+    theirs (their weighted mean), with the likeliest of them as the model."""
+    cutoffs = np.array([3000.0, 3050.0, 2950.0, 3500.0])
+    weights = np.array([0.25, 0.2, 0.15, 0.4])
+    cutoff, model, agree = pooled_cutoff(cutoffs, weights)
+    assert cutoff == pytest.approx((0.25 * 3000 + 0.2 * 3050 + 0.15 * 2950) / 0.6)
+    assert model == 0 and agree.tolist() == [True, True, True, False]
+    # Alone, the likeliest reading wins.
+    assert pooled_cutoff(cutoffs[[0, 3]], weights[[0, 3]])[0] == 3500.0
 
 
 def test_envelope_shift_is_part_of_the_half_width():

@@ -3,7 +3,7 @@ confidence, or "no cutoff found".
 
 A recording that went through a low-pass filter shows, in its long-term average spectrum (LTAS),
 the filter's attenuation on top of a smooth source spectrum, down to the recording's noise floor.
-The cutoff reported is the **nominal cutoff of the filter model that fits best**
+The cutoff reported is the **nominal cutoff of the filter models that fit best**
 (:mod:`tdpr.dsp.lowpass_models`: each family at each order, zero-phase as the project applies
 them), each family's cutoff as its design defines it, which is what the test sets record:
 
@@ -25,13 +25,26 @@ Which model wins is not always decided by the data: over the 60-80 dB that a 16-
 shows, a Chebyshev II of one order and cutoff and an elliptic, Chebyshev I or Butterworth of
 another order at about 0.7 times that cutoff differ by about 1 dB rms, and so do a Butterworth
 and a Chebyshev II at 1.5 times its cutoff; a Bessel's slow roll-off spans kilohertz over which
-the source is not a straight line. Chebyshev II fits carry a handicap (:data:`FAMILY_PENALTY`),
-the lower reading being the safer one for what acts at the cutoff (a noise fill above it, a kept
-band below it). The **confidence** says how far apart the candidates are: it is the relative
-margin by which the best model beats every model that reads a cutoff more than
-:data:`CONFIDENCE_TOLERANCE` away from it (relative to its error plus :data:`NOISE_DB2`),
-scaled so that :data:`FULL_MARGIN` gives 1, and lowered where the edge is shallow (less than
-:data:`DEPTH_FULL_DB` above the floor).
+the source is not a straight line. So the models are weighed, not only ranked:
+
+4. Each model's error ``e`` gives it a likelihood ``(e + ERROR_FLOOR_DB2) ** (-EVIDENCE_BINS
+   / 2)`` (least squares with an unknown residual variance, over about :data:`EVIDENCE_BINS`
+   independent bins: the smoothing makes neighbouring bins move together), times a prior that
+   is uniform over the seven families and, within an IIR family, over the orders fitted.
+   Chebyshev II fits carry a handicap (:data:`FAMILY_PENALTY` on ``e``): the lower reading is
+   the safer one for what acts at the cutoff (a noise fill above it, a kept band below it).
+5. The cutoff reported is the one with the most posterior mass within
+   :data:`CONFIDENCE_TOLERANCE` of it (the mass-weighted mean of the models there), with the
+   family and order of the likeliest model among them. Models that read nearly the same cutoff
+   pool their evidence: three Bessel orders that agree outweigh one Butterworth that fits a
+   little better elsewhere.
+
+The **confidence** says how far apart the readings are: it is the relative margin by which the
+best model that agrees with the reported cutoff (within :data:`CONFIDENCE_TOLERANCE`) beats
+every model that does not (relative to its error plus :data:`NOISE_DB2`), scaled so that
+:data:`FULL_MARGIN` gives 1 (0 where a disagreeing model fits best), and lowered where the
+edge is shallow (less than :data:`DEPTH_FULL_DB` above the floor). On the benchmark this
+margin tells right from wrong readings better than the posterior mass itself does.
 ``bench/bench_bandwidth.py`` measures the error and how it goes with the confidence.
 """
 
@@ -45,7 +58,16 @@ from scipy.ndimage import maximum_filter, median_filter
 
 from tdpr.dsp.lowpass_models import FAMILIES, ORDERS, attenuation_db, image_db, models
 
-__all__ = ["FAMILIES", "ORDERS", "Bandwidth", "attenuation_db", "estimate_bandwidth", "ltas_db"]
+__all__ = [
+    "FAMILIES",
+    "ORDERS",
+    "Bandwidth",
+    "attenuation_db",
+    "estimate_bandwidth",
+    "ltas_db",
+    "pooled_cutoff",
+    "posterior",
+]
 
 #: The edge is where the level stays within this of the floor.
 EDGE_MARGIN_DB = 15.0
@@ -71,12 +93,18 @@ CLIP_DB = 10.0
 #: The filter models are read this many hertz per hertz of the envelope's half-width lower in
 #: frequency (see :func:`envelope_shift_hz`).
 ENVELOPE_SHIFT = 0.5
-#: Models reading a cutoff within this fraction of the best one's agree with it.
+#: Models reading a cutoff within this fraction of another's agree with it.
 CONFIDENCE_TOLERANCE = 0.05
+#: Independent bins the evidence is counted over (the likelihood's exponent, step 4): chosen
+#: on the tuning part of ``bench/bench_bandwidth.py``, where the share within 150 Hz is flat
+#: (75-76 %) from 12 to 30.
+EVIDENCE_BINS = 16.0
+#: Added to each error before the likelihood is taken (dB²): no model fits a real recording
+#: to a fraction of a dB, so such differences are no evidence.
+ERROR_FLOOR_DB2 = 1.0
 #: A best model whose error is this fraction below every disagreeing model's has confidence 1.
 FULL_MARGIN = 0.3
-#: Added to the best error before the margin is taken (dB²): a difference of a fraction of a
-#: dB² between two models is no evidence, however small both errors are.
+#: Added to the best error before the margin is taken (dB²), for the same reason.
 NOISE_DB2 = 2.0
 #: An edge this far (dB) above the floor keeps its confidence; shallower edges lose it.
 DEPTH_FULL_DB = 30.0
@@ -89,11 +117,12 @@ class Bandwidth:
     """What :func:`estimate_bandwidth` found.
 
     Attributes:
-        cutoff_hz: the nominal cutoff of the best-fitting model, or None: no cutoff found
-            (the content reaches Nyquist, or no edge can be told from the floor).
+        cutoff_hz: the nominal cutoff the fitted models agree on most (module docstring),
+            or None: no cutoff found (the content reaches Nyquist, or no edge can be told
+            from the floor).
         confidence: 0 to 1 (module docstring); for "no cutoff found", how clearly the top of
             the band holds content.
-        family: the best-fitting model's family (:data:`FAMILIES`), None with no cutoff.
+        family: the likeliest model's family there (:data:`FAMILIES`), None with no cutoff.
         order: its order, None for the resampling models and with no cutoff.
     """
 
@@ -243,14 +272,56 @@ def _fits(obs, f, floor_db, grid, fine, fs, orders, ltas, shift, scored):
     return np.array(errors), np.array(cutoffs)
 
 
-def _confidence(errors: np.ndarray, cutoffs: np.ndarray, best: int, depth_db: float) -> float:
-    """The relative margin of the best model over every model reading another cutoff
-    (module docstring), times the share of :data:`DEPTH_FULL_DB` the edge's depth reaches."""
-    apart = np.abs(cutoffs - cutoffs[best]) > CONFIDENCE_TOLERANCE * cutoffs[best]
-    rivals = errors[apart & np.isfinite(errors)]
-    if not np.isfinite(errors[best]):
-        return 0.0
-    margin = (rivals.min() - errors[best]) / (errors[best] + NOISE_DB2) if len(rivals) else np.inf
+def posterior(errors: np.ndarray, models_fitted: list[tuple[str, int | None]]) -> np.ndarray:
+    """Posterior probability of each model given its error (step 4 of the module docstring).
+
+    Args:
+        errors: each model's fit error ``(M,)`` in dB², infinite where it could not be fitted.
+        models_fitted: the ``(family, order)`` of each, as :func:`~tdpr.dsp.lowpass_models.models`
+            lists them.
+
+    Returns:
+        ``(M,)`` summing to 1 (all 0 where no model was fitted); 0 for an infinite error.
+    """
+    families = [family for family, _ in models_fitted]
+    prior = np.array([1.0 / families.count(f) for f in families]) / len(set(families))
+    ok = np.isfinite(errors)
+    log_p = np.full(len(errors), -np.inf)
+    log_p[ok] = -EVIDENCE_BINS / 2 * np.log(errors[ok] + ERROR_FLOOR_DB2) + np.log(prior[ok])
+    if not ok.any():
+        return np.zeros(len(errors))
+    p = np.exp(log_p - log_p[ok].max())
+    return p / p.sum()
+
+
+def pooled_cutoff(cutoffs: np.ndarray, weights: np.ndarray) -> tuple[float, int, np.ndarray]:
+    """The cutoff the models agree on most (step 5 of the module docstring).
+
+    Args:
+        cutoffs: each model's best cutoff ``(M,)`` in Hz.
+        weights: each model's posterior probability ``(M,)`` (:func:`posterior`).
+
+    Returns:
+        ``(cutoff, model, agree)``: the cutoff with the most posterior mass within
+        :data:`CONFIDENCE_TOLERANCE` of it (the weighted mean of the models there), the index
+        of the likeliest model among them, and which models agree with it, ``(M,)`` bool.
+    """
+    near = np.abs(cutoffs[None] - cutoffs[:, None]) <= CONFIDENCE_TOLERANCE * cutoffs[:, None]
+    mass = (near * weights[None]).sum(1)
+    centre = int(np.argmax(np.where(weights > 0, mass, -1.0)))
+    window = near[centre] & (weights > 0)
+    cutoff = float((weights * cutoffs)[window].sum() / weights[window].sum())
+    model = int(np.flatnonzero(window)[np.argmax(weights[window])])
+    agree = np.abs(cutoffs - cutoff) <= CONFIDENCE_TOLERANCE * cutoff
+    return cutoff, model, agree | window
+
+
+def _confidence(errors: np.ndarray, agree: np.ndarray, depth_db: float) -> float:
+    """The relative margin of the best agreeing model over every other (module docstring),
+    times the share of :data:`DEPTH_FULL_DB` the edge's depth reaches."""
+    ok = np.isfinite(errors)
+    best, rivals = errors[agree & ok].min(), errors[~agree & ok]
+    margin = (rivals.min() - best) / (best + NOISE_DB2) if len(rivals) else np.inf
     return float(np.clip(margin / FULL_MARGIN, 0, 1) * np.clip(depth_db / DEPTH_FULL_DB, 0, 1))
 
 
@@ -298,13 +369,16 @@ def _estimate(x, fs, orders, step_hz) -> tuple[Bandwidth, dict]:
     shift = envelope_shift_hz(freqs)
     errors, cutoffs = _fits(obs, f, floor_db, grid, fine, fs, orders, (freqs, level), shift,
                             scored)  # fmt: skip
-    best = int(np.argmin(errors))
+    weights = posterior(errors, models(orders))
+    if not weights.any():
+        return Bandwidth(None, 0.0), seen
+    cutoff, best, agree = pooled_cutoff(cutoffs, weights)
     near_edge = obs[(f >= 0.5 * edge) & (f < edge)]
     depth = float(np.percentile(near_edge, 90)) - floor_db if len(near_edge) else 0.0
     family, order = models(orders)[best]
-    confidence = _confidence(errors, cutoffs, best, depth)
-    seen.update(errors=errors, cutoffs=cutoffs, depth_db=depth)
-    return Bandwidth(float(cutoffs[best]), confidence, family, order), seen
+    confidence = _confidence(errors, agree, depth)
+    seen.update(errors=errors, cutoffs=cutoffs, weights=weights, depth_db=depth)
+    return Bandwidth(cutoff, confidence, family, order), seen
 
 
 def _full_band_confidence(freqs: np.ndarray, level: np.ndarray) -> float:
