@@ -8,9 +8,10 @@ tuning. Every (piano, effect) pair of a part is one clip; its performance is dea
 
 Effects act where they act on a real recording: ``reverb`` is part of the recording, and so is
 ``hiss`` (a tape copied through the narrow medium), so they come before the low-pass; surface
-noise and lossy coding come with the band-limited medium, so they come after it. ``soft`` and ``low`` are renders of the same MIDI played softer or two
-octaves lower: the sampled pianos' own velocity filters and the low register leave a high band
-that is weak before any low-pass. Needs ``fluidsynth``; ``lame`` (MP3) and ``oggenc``/``oggdec``
+noise and lossy coding come with the band-limited medium, so they come after it. ``soft`` and
+``low`` are renders of the same MIDI played softer or two octaves lower: the sampled pianos' own
+velocity filters and the low register leave a high band that is weak before any low-pass.
+Needs ``fluidsynth``; ``lame`` (MP3) and ``oggenc``/``oggdec``
 (Vorbis) for the coded effects.
 """
 

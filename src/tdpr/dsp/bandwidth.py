@@ -63,7 +63,9 @@ __all__ = [
     "ORDERS",
     "Bandwidth",
     "attenuation_db",
+    "envelope_db",
     "estimate_bandwidth",
+    "estimate_from_envelope",
     "ltas_db",
     "pooled_cutoff",
     "posterior",
@@ -157,12 +159,18 @@ def ltas_db(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     nperseg = int(2 ** np.ceil(np.log2(fs / 8)))  # about 8 Hz per bin at any rate
     nperseg = min(nperseg, int(2 ** np.floor(np.log2(len(x)))))
     freqs, power = signal.welch(x, fs, window="hann", nperseg=nperseg)
+    return freqs, envelope_db(freqs, power)
+
+
+def envelope_db(freqs: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """The smoothed envelope in dB of a power spectrum ``(F,)`` on an even grid ``freqs (F,)``:
+    a running maximum, then a running median, over :data:`SMOOTH_HZ`."""
     level = 10 * np.log10(np.maximum(power, 1e-30))
     width = _smooth_width(freqs)
     # Upper envelope first: above a few kHz the spectrum of music is a comb of partials, and
     # their peaks, not the gaps between them, follow the filter's response.
     envelope = maximum_filter(level, size=width, mode="nearest")
-    return freqs, median_filter(envelope, size=width, mode="nearest")
+    return median_filter(envelope, size=width, mode="nearest")
 
 
 def _smooth_width(freqs: np.ndarray) -> int:
@@ -343,14 +351,38 @@ def estimate_bandwidth(
     Raises:
         ValueError: not 1-D, too short, non-finite or silent.
     """
-    return _estimate(x, fs, orders, step_hz)[0]
+    freqs, level = ltas_db(_check_signal(x, fs), fs)
+    return _estimate(freqs, level, fs, orders, step_hz)[0]
 
 
-def _estimate(x, fs, orders, step_hz) -> tuple[Bandwidth, dict]:
-    """:func:`estimate_bandwidth`, and what it saw: the envelope, floor, edge and each model's
-    best error and cutoff (for the benchmark's diagnostics)."""
-    x = _check_signal(x, fs)
-    freqs, level = ltas_db(x, fs)
+def estimate_from_envelope(
+    freqs: np.ndarray,
+    level: np.ndarray,
+    fs: float,
+    orders: tuple[int, ...] = ORDERS,
+    step_hz: float | None = None,
+) -> Bandwidth:
+    """:func:`estimate_bandwidth` from an envelope as :func:`ltas_db` gives it.
+
+    Args:
+        freqs: an even frequency grid ``(F,)`` from 0 to ``fs / 2`` in Hz.
+        level: the smoothed envelope in dB on it ``(F,)`` (:func:`envelope_db`).
+        fs, orders, step_hz: as :func:`estimate_bandwidth` takes them.
+
+    Raises:
+        ValueError: the two do not match, or the level is not finite.
+    """
+    freqs, level = np.asarray(freqs, np.float64), np.asarray(level, np.float64)
+    if freqs.shape != level.shape or freqs.ndim != 1 or len(freqs) < 16:
+        raise ValueError(f"freqs {freqs.shape} and level {level.shape}: want one (F,) each")
+    if not np.all(np.isfinite(level)):
+        raise ValueError("level holds NaN or infinite values")
+    return _estimate(freqs, level, fs, orders, step_hz)[0]
+
+
+def _estimate(freqs, level, fs, orders, step_hz) -> tuple[Bandwidth, dict]:
+    """:func:`estimate_from_envelope`, and what it saw: the envelope, floor, edge and each
+    model's best error, cutoff and weight (for the benchmark's diagnostics)."""
     nyq = fs / 2
     # A low percentile of the upper half, not its top end: resampling leaves images near
     # Nyquist, and the floor only needs a fifth of the upper half to be reached.
