@@ -1,8 +1,8 @@
 """Estimate the bandwidth (low-pass cutoff, in Hz) of audio files, with a confidence.
 
 Each FILE is read at its own sample rate and mixed to mono (mean of the channels); the cutoff is
-the nominal cutoff of the low-pass filter model that best fits its long-term spectrum
-(tdpr.dsp.bandwidth), given as each filter type defines it (the -3 dB point of a Butterworth,
+the nominal cutoff on which the low-pass filter models that fit its long-term spectrum agree
+most (tdpr.dsp.bandwidth), given as each filter type defines it (the -3 dB point of a Butterworth,
 the passband edge of a Chebyshev I or elliptic filter, the stopband edge of a Chebyshev II, the
 phase-normalised frequency of a Bessel). A confidence from 0 to 1 comes with it; below 0.5 the
 estimate is marked "low confidence": pass the cutoff yourself (tdpr enhance --cutoff) if you
