@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import argparse
 import collections
-import sys
 import time
 
 import numpy as np
+from bandwidth_corpus import PARTS, build_clips, missing_tools
 from scipy.ndimage import gaussian_filter1d
 
 from tdpr.dsp.bandwidth import envelope_db, estimate_from_envelope, ltas_db
 from tdpr.dsp.filters import FILTER_TYPES
-from tdpr.dsp.lowpass_models import attenuation_db, image_db
+from tdpr.dsp.lowpass_models import filtered_envelope_power
 
 RATE = 16000
 CUTOFFS = (2500, 3000, 3500, 4000)
@@ -61,11 +61,7 @@ def source_db(rms_db: float, rng: np.random.Generator) -> np.ndarray:
 def observed(ftype: str, cutoff: float, source: np.ndarray) -> np.ndarray:
     """The envelope ``(F,)`` of ``source`` through the degradation, over the floor, smoothed."""
     family = "brick" if ftype == "stft" else ftype
-    gain = attenuation_db(family, ORDER, FREQS, float(cutoff), RATE)
-    power = 10 ** ((source + gain) / 10)
-    if ftype == "subsampling":
-        image = image_db(FREQS, np.array([[float(cutoff)]]), (FREQS, source))[0]
-        power = power + 10 ** (image / 10)
+    power = filtered_envelope_power(family, ORDER, FREQS, float(cutoff), RATE, source)
     floor = np.interp(cutoff, FREQS, source) - RANGE_DB
     return envelope_db(FREQS, power + 10 ** (floor / 10))
 
@@ -73,9 +69,6 @@ def observed(ftype: str, cutoff: float, source: np.ndarray) -> np.ndarray:
 def piano_roughness() -> list[float] | None:
     """The rms (dB) by which each unfiltered tuning-part render's envelope departs from a
     straight line over 1-4 kHz; None without fluidsynth."""
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-    from bandwidth_corpus import PARTS, build_clips, missing_tools
-
     effects = ("dry", "soft", "low", "reverb")
     if missing_tools(effects):
         return None

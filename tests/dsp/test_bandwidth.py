@@ -20,7 +20,7 @@ from tdpr.dsp.bandwidth import (
     posterior,
 )
 from tdpr.dsp.filters import FILTER_TYPES, design_sos, lowpass
-from tdpr.dsp.lowpass_models import image_db
+from tdpr.dsp.lowpass_models import filtered_envelope_power
 
 FS = 16000
 TOLERANCE_HZ = 150
@@ -141,9 +141,7 @@ def model_envelope(ftype: str, fc: float, order: int) -> tuple[np.ndarray, np.nd
     freqs = np.fft.rfftfreq(2048, 1 / FS)
     source = -9.0 * freqs / 1000
     family = "brick" if ftype == "stft" else ftype
-    power = 10 ** ((source + attenuation_db(family, order, freqs, fc, FS)) / 10)
-    if ftype == "subsampling":
-        power += 10 ** (image_db(freqs, np.array([[fc]]), (freqs, source))[0] / 10)
+    power = filtered_envelope_power(family, order, freqs, fc, FS, source)
     floor = np.interp(fc, freqs, source) - 80
     return freqs, envelope_db(freqs, power + 10 ** (floor / 10))
 

@@ -294,10 +294,10 @@ def posterior(errors: np.ndarray, models_fitted: list[tuple[str, int | None]]) -
     families = [family for family, _ in models_fitted]
     prior = np.array([1.0 / families.count(f) for f in families]) / len(set(families))
     ok = np.isfinite(errors)
-    log_p = np.full(len(errors), -np.inf)
-    log_p[ok] = -EVIDENCE_BINS / 2 * np.log(errors[ok] + ERROR_FLOOR_DB2) + np.log(prior[ok])
     if not ok.any():
         return np.zeros(len(errors))
+    log_p = np.full(len(errors), -np.inf)
+    log_p[ok] = -EVIDENCE_BINS / 2 * np.log(errors[ok] + ERROR_FLOOR_DB2) + np.log(prior[ok])
     p = np.exp(log_p - log_p[ok].max())
     return p / p.sum()
 

@@ -118,3 +118,27 @@ def attenuation_db(
         return np.where(warped < 1.0, 0.0, BRICK_DB)
     log_w = np.log10(np.maximum(warped, 1e-300))
     return 2 * np.interp(log_w, LOG_OMEGA, _prototype_db(family, order or 0))
+
+
+def filtered_envelope_power(
+    family: str, order: int | None, freqs: np.ndarray, cutoff_hz: float, fs: float,
+    source_db: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Power of a source envelope through a model, as the estimator models it: the model's gain
+    and, for a resampling, its image (for synthetic checks of the estimator).
+
+    Args:
+        family, order: the model (:func:`models`).
+        freqs: ``(F,)`` in Hz, an even grid from 0.
+        cutoff_hz: its nominal cutoff.
+        fs: sample rate.
+        source_db: the source's level in dB on ``freqs``, ``(F,)``.
+
+    Returns:
+        ``(F,)`` linear power.
+    """
+    power = 10 ** ((source_db + attenuation_db(family, order, freqs, cutoff_hz, fs)) / 10)
+    if family == "subsampling":
+        image = image_db(freqs, np.array([[float(cutoff_hz)]]), (freqs, source_db))[0]
+        power = power + 10 ** (image / 10)
+    return power
